@@ -1,0 +1,3 @@
+from ftlock.cli import main
+
+main()

@@ -1,0 +1,137 @@
+"""Command-line interface: click commands only — option parsing, output and exit codes.
+
+Everything a library user would also need lives in :mod:`ftlock.resolver` and
+:mod:`ftlock.lockgen`.
+"""
+
+from __future__ import annotations
+
+import logging
+import shlex
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import click
+
+from ftlock import __version__
+from ftlock.errors import FtlockError
+
+INDEX_HELP = (
+    "Package index (PEP 691/503) to use instead of the configured one. Without it: "
+    "PIP_INDEX_URL, then pip's configuration files, then pip's default. A project is taken "
+    "from the FIRST index that has it and never mixed across indexes (no dependency confusion)."
+)
+
+
+def _parse_date(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    text = value.strip()
+    try:
+        if len(text) == 10:
+            parsed = datetime.strptime(text, "%Y-%m-%d")
+        else:
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (use YYYY-MM-DD or an RFC 3339 time)")
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+def _command_line(argv: list[str]) -> str:
+    from ftlock.resolver.indexes import redact
+
+    return "ftlock " + shlex.join(redact(a) if "://" in a else a for a in argv)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="ftlock")
+def main() -> None:
+    """ftlock: one atomic, hash-pinned install set for fine-tuning stacks."""
+
+
+@main.command()
+@click.argument("requirements", nargs=-1)
+@click.option("-r", "--requirement", "requirement_files", multiple=True, type=click.Path(path_type=Path), help="Read requirements from FILE (pip format; nested -r/-c allowed).")
+@click.option("-c", "--constraint", "constraint_files", multiple=True, type=click.Path(path_type=Path), help="Constrain versions with FILE; constraints never add packages.")
+@click.option("-o", "--output", type=str, default=None, help="Write the lock to FILE (atomically), or '-' for stdout. Default: stdout.")
+@click.option("--python", "python", default=None, help="Target CPython: 3.11 (every 3.11.x) or 3.11.7. Default: the running interpreter.")
+@click.option("--platform", "platform", default=None, help="Target platform: linux_x86_64 (manylinux_2_28), linux_aarch64, manylinux_2_N_x86_64, macosx_14_0_arm64, win_amd64. Default: this machine.")
+@click.option("-i", "--index-url", default=None, help=INDEX_HELP)
+@click.option("--extra-index-url", multiple=True, help="More indexes, asked in order after --index-url; each project still comes from the first index that has it.")
+@click.option("--prerelease", type=click.Choice(["allow", "if-necessary", "explicit"]), default=None, help="Pre-releases: 'explicit' (default, like pip) only when a specifier names one; 'if-necessary' also when nothing else fits; 'allow' always.")
+@click.option("--exclude-newer", callback=_parse_date, default=None, metavar="DATE", help="Ignore files uploaded after DATE (YYYY-MM-DD or RFC 3339, UTC); files with no upload time are ignored too.")
+@click.option("--no-build", is_flag=True, help="Never run a PEP 517 build to learn an sdist's metadata; fail naming the package instead.")
+@click.option("--cache-dir", type=click.Path(path_type=Path), default=None, help="Cache directory (default: the platform's user cache dir).")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the cache.")
+@click.option("--offline", is_flag=True, help="Resolve from the cache alone; fail naming what is missing.")
+@click.option("--refresh", is_flag=True, help="Refetch every index page, however fresh the cached copy.")
+@click.option("--page-ttl", type=click.FloatRange(min=0), default=600.0, show_default=True, help="Seconds a cached index page is used without refetching.")
+@click.option("--concurrency", type=click.IntRange(1, 128), default=16, show_default=True, help="Parallel HTTP requests.")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True, help="Seconds before an HTTP request times out.")
+@click.option("--retries", type=click.IntRange(0, 20), default=3, show_default=True, help="Retries for transient HTTP failures.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress or summary on stderr.")
+@click.option("-v", "--verbose", is_flag=True, help="Debug logging and full tracebacks.")
+def solve(requirements: tuple[str, ...], output: str | None, quiet: bool, verbose: bool, **options) -> None:  # type: ignore[no-untyped-def]
+    """Solve REQUIREMENTS for the target and write a hash-pinned requirements.txt.
+
+    \b
+    Example:
+      ftlock solve transformers peft trl --python 3.11 --platform linux_x86_64 -o ft.txt
+      pip install --require-hashes --no-deps -r ft.txt
+    """
+    from ftlock.lockgen.atomic import write_atomic
+    from ftlock.lockgen.requirements_txt import render
+    from ftlock.resolver.solve import SolveRequest, solve as run_solve
+
+    if verbose:
+        logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
+    request = SolveRequest(
+        requirements=requirements,
+        requirement_files=tuple(options.pop("requirement_files")),
+        constraint_files=tuple(options.pop("constraint_files")),
+        extra_index_urls=tuple(options.pop("extra_index_url")),
+        **options,
+    )
+    try:
+        resolution = _with_progress(request, quiet)
+        text = render(resolution, _command_line(sys.argv[1:]))
+        if output is None or output == "-":
+            click.echo(text, nl=False)
+        else:
+            write_atomic(Path(output), text)
+    except FtlockError as exc:
+        if verbose:
+            raise
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except OSError as exc:
+        if verbose:
+            raise
+        click.echo(f"error: cannot write {output}: {exc.strerror}", err=True)
+        sys.exit(1)
+    if not quiet:
+        stats = resolution.stats
+        click.echo(
+            f"Resolved {len(resolution.packages)} packages for {resolution.target.describe()} "
+            f"in {stats.seconds:.2f}s ({stats.requests} HTTP requests, "
+            f"{stats.bytes / 1e6:.1f} MB)",
+            err=True,
+        )
+
+
+def _with_progress(request, quiet: bool):  # type: ignore[no-untyped-def]
+    from ftlock.resolver.solve import solve as run_solve
+
+    if quiet or not sys.stderr.isatty():
+        return run_solve(request)
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    with console.status("Resolving…") as status:
+        def update(pinned: int, name: str) -> None:
+            status.update(f"Resolving… {pinned} pinned, now {name}")
+
+        return run_solve(request, on_progress=update)

@@ -1,0 +1,1 @@
+"""Resolution: index client, metadata, cache, target environment and the resolvelib provider."""

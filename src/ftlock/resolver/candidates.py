@@ -1,0 +1,205 @@
+"""Requirements and candidates as the resolvelib provider sees them, and the finder that
+turns an index page into the ordered candidate list for one project on the target.
+
+Extras follow pip's model: ``pkg[a,b]`` is its own identifier whose candidate depends on
+``pkg==<same version>``, so an extra never splits a package into two versions.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from packaging.requirements import InvalidRequirement
+from packaging.requirements import Requirement as PkgRequirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import Version
+
+from ftlock.errors import UsageError
+from ftlock.resolver.index import IndexClient
+from ftlock.resolver.models import DistFile
+from ftlock.resolver.target import Target
+
+PYTHON = "<python>"  # pseudo-identifier for a candidate's Requires-Python
+
+
+def identifier_of(name: str, extras: frozenset[str]) -> str:
+    return f"{name}[{','.join(sorted(extras))}]" if extras else name
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """One requirement on one identifier, remembering where it came from."""
+
+    name: NormalizedName
+    specifier: SpecifierSet = field(default_factory=SpecifierSet)
+    extras: frozenset[str] = frozenset()
+    url: str | None = None
+    text: str = ""  # as written (PEP 508), for messages
+
+    @property
+    def identifier(self) -> str:
+        return identifier_of(self.name, self.extras)
+
+    @property
+    def pins_exactly(self) -> bool:
+        return any(s.operator in ("==", "===") and "*" not in s.version for s in self.specifier)
+
+    @property
+    def upper_bounded(self) -> bool:
+        return any(s.operator in ("<", "<=", "~=", "==", "===") for s in self.specifier)
+
+    def describe(self) -> str:
+        if self.text:
+            return self.text
+        extras = f"[{','.join(sorted(self.extras))}]" if self.extras else ""
+        return f"{self.name}{extras}{self.specifier}" if not self.url else f"{self.name} @ {self.url}"
+
+    @classmethod
+    def from_pep508(cls, req: PkgRequirement, text: str | None = None) -> Requirement:
+        return cls(
+            name=canonicalize_name(req.name),
+            specifier=req.specifier,
+            extras=frozenset(canonicalize_name(e) for e in req.extras),
+            url=req.url,
+            text=text if text is not None else str(req),
+        )
+
+    @classmethod
+    def parse(cls, text: str) -> Requirement:
+        try:
+            return cls.from_pep508(PkgRequirement(text), text.strip())
+        except InvalidRequirement as exc:
+            first = str(exc).splitlines()[0]
+            raise UsageError(f"invalid requirement {text.strip()!r}: {first}") from None
+
+
+@dataclass(frozen=True, eq=False)
+class Candidate:
+    """A concrete version of a project (with extras, when the identifier has some).
+
+    ``files`` are the version's files that install on the target; the lock hashes all of
+    them.  ``metadata_file`` is the one whose metadata is read.
+    """
+
+    name: NormalizedName
+    version: Version
+    files: tuple[DistFile, ...] = ()
+    index_url: str | None = None
+    extras: frozenset[str] = frozenset()
+    url: str | None = None  # direct reference
+    yanked: bool = False
+
+    @property
+    def identifier(self) -> str:
+        return identifier_of(self.name, self.extras)
+
+    @property
+    def key(self) -> tuple[str, str, frozenset[str], str | None]:
+        return (self.name, str(self.version), self.extras, self.url)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Candidate) and self.key == other.key
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+    def with_extras(self, extras: frozenset[str]) -> Candidate:
+        return Candidate(
+            self.name, self.version, self.files, self.index_url, extras, self.url, self.yanked
+        )
+
+    def __repr__(self) -> str:
+        return f"{self.identifier}=={self.version}"
+
+
+@dataclass(frozen=True)
+class PythonCandidate:
+    """The target's Python, the only candidate of the ``<python>`` pseudo-identifier."""
+
+    version: Version
+    identifier: str = PYTHON
+
+
+class CandidateFinder:
+    """Ordered candidates (newest first) for a project, filtered for the target.
+
+    A version is a candidate when at least one of its files installs on the target
+    (compatible wheel tags or an sdist), admits the target Python, and was uploaded before
+    ``exclude_newer``.  Versions whose every remaining file is yanked are kept but flagged:
+    the provider offers them only to an ``==`` pin (PEP 592).
+    """
+
+    def __init__(
+        self, index: IndexClient, target: Target, exclude_newer: datetime | None = None
+    ) -> None:
+        self.index = index
+        self.target = target
+        self.exclude_newer = exclude_newer
+        self._cutoff = exclude_newer.timestamp() if exclude_newer is not None else None
+        self._lock = threading.Lock()
+        self._cache: dict[str, list[Candidate]] = {}
+
+    def candidates(self, name: str) -> list[Candidate]:
+        with self._lock:
+            found = self._cache.get(name)
+        if found is not None:
+            return found
+        page = self.index.project(name)
+        by_version: dict[Version, list[DistFile]] = defaultdict(list)
+        for file in page.files:
+            parsed = file.name_version()
+            if parsed is None or parsed[0] != canonicalize_name(name):
+                continue
+            if not self._usable(file):
+                continue
+            by_version[parsed[1]].append(file)
+        result = []
+        for version in sorted(by_version, reverse=True):
+            files = by_version[version]
+            live = [f for f in files if not f.yanked]
+            chosen = live or files
+            chosen.sort(key=self._file_order)
+            result.append(
+                Candidate(
+                    canonicalize_name(name),
+                    version,
+                    tuple(chosen),
+                    page.index_url,
+                    yanked=not live,
+                )
+            )
+        with self._lock:
+            self._cache[name] = result
+        return result
+
+    def _usable(self, file: DistFile) -> bool:
+        if file.is_wheel:
+            if self.target.wheel_priority(file.filename) is None:
+                return False
+        elif not file.is_sdist:
+            return False
+        if not self.target.admits_python(file.requires_python):
+            return False
+        if self._cutoff is not None:
+            if file.upload_time is None or file.upload_time > self._cutoff:
+                return False
+        return True
+
+    def _file_order(self, file: DistFile) -> tuple[int, int, str]:
+        """Wheels before sdists; among wheels, the target's preferred tag first."""
+        if file.is_wheel:
+            return (0, self.target.wheel_priority(file.filename) or 0, file.filename)
+        return (1, 0, file.filename)
+
+    @staticmethod
+    def metadata_file(candidate: Candidate) -> DistFile:
+        """The file to read metadata from: a wheel (PEP 658 advertised first), else sdist."""
+        wheels = [f for f in candidate.files if f.is_wheel]
+        if wheels:
+            with_meta = [f for f in wheels if f.has_metadata_file]
+            return (with_meta or wheels)[0]
+        return candidate.files[0]

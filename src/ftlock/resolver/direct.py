@@ -1,0 +1,142 @@
+"""Direct references: ``name @ URL``, bare wheel/sdist URLs, local files and directories,
+and ``git+`` URLs (through the ``git`` command, pinned to the resolved commit).
+
+Each becomes exactly one :class:`Candidate` before the solve starts, so the solver treats
+it like a package with a single version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import shutil
+import subprocess
+import tempfile
+import zipfile
+from pathlib import Path
+from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.request import url2pathname
+
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from ftlock.errors import MetadataError, UsageError
+from ftlock.resolver.candidates import Candidate
+from ftlock.resolver.http import Http
+from ftlock.resolver.indexes import redact
+from ftlock.resolver.metadata import (
+    build_metadata,
+    extract_archive,
+    read_wheel_metadata,
+    sdist_pkg_info,
+    static_pkg_info,
+)
+from ftlock.resolver.models import DistFile, Metadata
+
+
+def looks_like_path(text: str) -> bool:
+    return text.startswith((".", "/", "~")) or text.endswith((".whl", ".tar.gz", ".zip"))
+
+
+def _version(metadata: Metadata, where: str) -> Version:
+    try:
+        return Version(metadata.version)
+    except InvalidVersion:
+        raise MetadataError(f"{where}: invalid version {metadata.version!r}") from None
+
+
+class DirectResolver:
+    """Turns one URL or path into a candidate (and its metadata)."""
+
+    def __init__(self, http: Http, no_build: bool = False) -> None:
+        self.http = http
+        self.no_build = no_build
+        self.metadata: dict[str, Metadata] = {}  # candidate url -> metadata
+
+    def resolve(self, url: str, expected_name: str | None) -> Candidate:
+        if url.startswith("git+"):
+            candidate, metadata = self._git(url)
+        else:
+            candidate, metadata = self._archive_or_dir(url)
+        if expected_name and canonicalize_name(expected_name) != candidate.name:
+            raise UsageError(
+                f"{expected_name} @ {redact(url)}: the file is the project {metadata.name!r}"
+            )
+        self.metadata[candidate.url or url] = metadata
+        return candidate
+
+    # -- archives and directories ----------------------------------------------------------
+    def _archive_or_dir(self, url: str) -> tuple[Candidate, Metadata]:
+        parts = urlsplit(url)
+        filename = unquote(parts.path.rsplit("/", 1)[-1])
+        if parts.scheme == "file":
+            path = Path(url2pathname(unquote(parts.path)))
+            if path.is_dir():
+                if self.no_build:
+                    raise MetadataError(f"{path}: a source directory needs a build; --no-build")
+                metadata = build_metadata(path, str(path))
+                name = canonicalize_name(metadata.name)
+                return Candidate(name, _version(metadata, str(path)), (), None, url=url), metadata
+            try:
+                body = path.read_bytes()
+            except OSError as exc:
+                raise UsageError(f"{path}: cannot read ({exc.strerror})") from None
+        else:
+            body = self.http.get(url).body
+        sha256 = hashlib.sha256(body).hexdigest()
+        clean = urlunsplit((parts.scheme, parts.netloc, parts.path, parts.query, ""))
+        file = DistFile(filename=filename, url=clean, sha256=sha256, size=len(body))
+        if filename.endswith(".whl"):
+            try:
+                with zipfile.ZipFile(io.BytesIO(body)) as archive:
+                    project = filename.split("-")[0]
+                    metadata = read_wheel_metadata(archive, project, redact(url))
+            except zipfile.BadZipFile as exc:
+                raise MetadataError(f"{redact(url)}: not a valid wheel ({exc})") from None
+        elif filename.endswith((".tar.gz", ".zip")):
+            raw = sdist_pkg_info(body, filename)
+            metadata = static_pkg_info(raw, redact(url)) if raw else None
+            if metadata is None:
+                if self.no_build:
+                    raise MetadataError(f"{redact(url)}: needs a PEP 517 build; --no-build")
+                with tempfile.TemporaryDirectory(prefix="ftlock-direct-") as tmp:
+                    metadata = build_metadata(extract_archive(body, filename, Path(tmp)), filename)
+        else:
+            raise UsageError(f"{redact(url)}: not a wheel, sdist or directory")
+        name = canonicalize_name(metadata.name)
+        return Candidate(name, _version(metadata, filename), (file,), None, url=clean), metadata
+
+    # -- git -------------------------------------------------------------------------------
+    def _git(self, url: str) -> tuple[Candidate, Metadata]:
+        git = shutil.which("git")
+        if git is None:
+            raise UsageError(f"{redact(url)}: git URLs need the git command, which is not installed")
+        parts = urlsplit(url.removeprefix("git+"))
+        path, _, rev = parts.path.partition("@")
+        repo = urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
+        subdirectory = None
+        for item in parts.fragment.split("&"):
+            if item.startswith("subdirectory="):
+                subdirectory = item.removeprefix("subdirectory=")
+        with tempfile.TemporaryDirectory(prefix="ftlock-git-") as tmp:
+            checkout = Path(tmp) / "src"
+            self._run([git, "clone", "--quiet", "--filter=blob:none", repo, str(checkout)], url)
+            if rev:
+                self._run([git, "-C", str(checkout), "checkout", "--quiet", rev], url)
+            commit = self._run([git, "-C", str(checkout), "rev-parse", "HEAD"], url).strip()
+            source = checkout / subdirectory if subdirectory else checkout
+            if self.no_build:
+                raise MetadataError(f"{redact(url)}: a git checkout needs a build; --no-build")
+            metadata = build_metadata(source, redact(url))
+        fragment = f"#subdirectory={subdirectory}" if subdirectory else ""
+        pinned = f"git+{repo}@{commit}{fragment}"
+        name = canonicalize_name(metadata.name)
+        return Candidate(name, _version(metadata, url), (), None, url=pinned), metadata
+
+    @staticmethod
+    def _run(cmd: list[str], url: str) -> str:
+        result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            last = (result.stderr.strip().splitlines() or ["failed"])[-1]
+            raise MetadataError(f"{redact(url)}: git {cmd[1 if cmd[1] != '-C' else 3]}: {last}")
+        return result.stdout

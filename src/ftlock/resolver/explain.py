@@ -1,0 +1,107 @@
+"""Turn resolvelib's ``ResolutionImpossible.causes`` into a message a person can act on.
+
+The first line names the package that cannot be satisfied and every conflicting
+requirement with who asked for it; indented lines give the short chain from the user's
+input to each asker when it is not direct.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, NamedTuple
+
+from ftlock.resolver.candidates import PYTHON, Requirement
+from ftlock.resolver.target import Target
+
+
+def _who(parent: Any) -> str:
+    if parent is None:
+        return "you requested"
+    return f"{parent.name} {parent.version} requires"
+
+
+def _chain(name: str, required_by: Mapping[str, str], roots: set[str]) -> list[str]:
+    chain = [name]
+    seen = {name}
+    while chain[-1] not in roots and chain[-1] in required_by:
+        parent = required_by[chain[-1]]
+        if parent in seen:
+            break
+        seen.add(parent)
+        chain.append(parent)
+    return list(reversed(chain))
+
+
+class _Info(NamedTuple):
+    requirement: Requirement
+    parent: Any
+
+
+def _blame_askers_of_extras(
+    causes: Sequence[Any], asked: Mapping[str, Mapping[Any, tuple[Requirement, Any]]]
+) -> list[Any]:
+    """Replace ``pkg[x] v requires pkg==v`` by whoever asked for ``pkg[x]``.
+
+    Extras are modelled as their own identifier pinned to the base version, so resolvelib
+    reports each tried ``pkg[x]`` version as a cause.  The user needs the requirement that
+    brought ``pkg[x]`` in (e.g. ``datasets 3.6.0 requires fsspec[http]<=2025.3.0``).
+    """
+    out: list[Any] = []
+    for info in causes:
+        parent = info.parent
+        if parent is not None and getattr(parent, "extras", None) and parent.name == info.requirement.name:
+            for req, asker in asked.get(parent.identifier, {}).values():
+                replacement = _Info(req, asker)
+                if replacement not in out:
+                    out.append(replacement)
+        elif info not in out:
+            out.append(info)
+    return out
+
+
+def explain_conflict(
+    causes: Sequence[Any],
+    user_requirements: Sequence[Requirement],
+    target: Target,
+    required_by: Mapping[str, str] | None = None,
+    versions_of: Callable[[str], list[str]] | None = None,
+    asked: Mapping[str, Mapping[Any, tuple[Requirement, Any]]] | None = None,
+) -> str:
+    required_by = required_by or {}
+    asked = asked or {}
+    roots = {r.name for r in user_requirements}
+    groups: dict[str, list[Any]] = {}
+    for info in _blame_askers_of_extras(causes, asked):
+        groups.setdefault(info.requirement.name, [])
+        if info not in groups[info.requirement.name]:
+            groups[info.requirement.name].append(info)
+    parts: list[str] = []
+    chains: list[str] = []
+    for name, infos in groups.items():
+        if name == PYTHON:
+            for info in infos:
+                parts.append(
+                    f"{info.parent.name} {info.parent.version} requires Python "
+                    f"{info.requirement.specifier}, but the target is {target.describe()}"
+                )
+            continue
+        said = [f"{_who(i.parent)} {i.requirement.describe()}" for i in infos]
+        if len({i.requirement.describe() for i in infos}) == 1 and len(infos) >= 1:
+            available = versions_of(name) if versions_of else []
+            tail = (
+                f" (versions for {target.describe()}: {', '.join(available[:6])}"
+                f"{', …' if len(available) > 6 else ''})"
+                if available
+                else f" (no version of {name} installs on {target.describe()})"
+            )
+            parts.append(f"no version of {name} satisfies: {said[0]}{tail}")
+        else:
+            parts.append(f"conflicting requirements on {name}: " + "; ".join(said))
+        for info in infos:
+            if info.parent is not None and info.parent.name not in roots:
+                path = _chain(info.parent.name, required_by, roots)
+                chains.append("  " + " -> ".join(path) + f" -> {info.requirement.describe()}")
+    message = "cannot solve: " + " | ".join(dict.fromkeys(parts))
+    if chains:
+        message += "\n" + "\n".join(dict.fromkeys(chains))
+    return message

@@ -1,0 +1,124 @@
+"""Index client: project pages from the configured indexes, cached and fetched in parallel.
+
+A project comes from the *first* index that has it (see :mod:`ftlock.resolver.indexes`).
+Fetches are memoised per project behind futures, so the prefetcher and the solver can ask
+for the same page at once and only one request goes out.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from datetime import datetime
+
+from packaging.utils import NormalizedName, canonicalize_name
+
+from ftlock.errors import IndexResponseError, OfflineMissing, ProjectNotFound
+from ftlock.resolver.cache import Cache
+from ftlock.resolver.http import Http
+from ftlock.resolver.indexes import redact
+from ftlock.resolver.models import ProjectPage
+from ftlock.resolver.pages import ACCEPT, parse_page
+
+
+@dataclass(frozen=True)
+class FetchPolicy:
+    """How much to trust the page cache (see :mod:`ftlock.resolver.cache`)."""
+
+    page_ttl: float = 600.0
+    refresh: bool = False
+    offline: bool = False
+    exclude_newer: datetime | None = None
+
+
+class IndexClient:
+    def __init__(
+        self,
+        urls: tuple[str, ...],
+        http: Http,
+        cache: Cache,
+        policy: FetchPolicy,
+        submit: Callable[..., Future] | None = None,
+    ) -> None:
+        self.urls = urls
+        self.http = http
+        self.cache = cache
+        self.policy = policy
+        self._submit = submit
+        self._lock = threading.Lock()
+        self._pages: dict[NormalizedName, Future[ProjectPage]] = {}
+
+    # -- public ----------------------------------------------------------------------------
+    def project(self, name: str) -> ProjectPage:
+        """The page of ``name`` from the first index that has it; blocks until fetched."""
+        return self._future(canonicalize_name(name)).result()
+
+    def prefetch(self, name: str) -> Future[ProjectPage]:
+        return self._future(canonicalize_name(name))
+
+    # -- internals -------------------------------------------------------------------------
+    def _future(self, name: NormalizedName) -> Future[ProjectPage]:
+        with self._lock:
+            future = self._pages.get(name)
+            if future is not None:
+                return future
+            if self._submit is not None:
+                future = self._submit(self._find, name)
+            else:
+                future = Future()
+                try:
+                    future.set_result(self._find(name))
+                except BaseException as exc:  # noqa: BLE001 - re-raised by .result()
+                    future.set_exception(exc)
+            self._pages[name] = future
+            return future
+
+    def _find(self, name: NormalizedName) -> ProjectPage:
+        for index_url in self.urls:
+            page = self._page(index_url, name)
+            if page is not None:
+                return page
+        shown = ", ".join(redact(u) for u in self.urls)
+        raise ProjectNotFound(f"no project named {name!r} on the configured index(es): {shown}")
+
+    def _fresh(self, fetched_at: float) -> bool:
+        if self.policy.offline:
+            return True
+        if self.policy.refresh:
+            return False
+        if time.time() - fetched_at < self.policy.page_ttl:
+            return True
+        cutoff = self.policy.exclude_newer
+        return cutoff is not None and fetched_at > cutoff.timestamp()
+
+    def _page(self, index_url: str, name: NormalizedName) -> ProjectPage | None:
+        cached = self.cache.get_page(index_url, name)
+        if cached is not None and self._fresh(cached.fetched_at):
+            return cached.page
+        if self.policy.offline:
+            raise OfflineMissing(
+                f"--offline: the index page of {name!r} ({redact(index_url)}) is not in the cache"
+            )
+        url = f"{index_url}/{name}/"
+        headers = {"Accept": ACCEPT}
+        if cached is not None and cached.etag:
+            headers["If-None-Match"] = cached.etag
+        if cached is not None and cached.last_modified:
+            headers["If-Modified-Since"] = cached.last_modified
+        fetched = self.http.get(url, headers=headers, ok=(200, 304, 404, 410))
+        if fetched.status == 304 and cached is not None:
+            self.cache.put_page(index_url, name, cached.page, cached.etag, cached.last_modified)
+            return cached.page
+        if fetched.status in (404, 410):
+            self.cache.put_page(index_url, name, None)
+            return None
+        if fetched.status != 200:
+            raise IndexResponseError(f"{redact(url)}: unexpected HTTP {fetched.status}")
+        page = parse_page(fetched.body, fetched.content_type, fetched.url, name, index_url)
+        self.cache.put_page(
+            index_url, name, page, fetched.headers.get("etag"), fetched.headers.get("last-modified")
+        )
+        return page

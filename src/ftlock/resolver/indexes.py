@@ -1,0 +1,137 @@
+"""Which indexes to ask, in which order, and how to talk to them (TLS, proxies).
+
+Selection follows pip so that a lock made by ftlock installs with the same pip set-up:
+``--index-url``/``--extra-index-url`` first, else ``PIP_INDEX_URL``/``PIP_EXTRA_INDEX_URL``,
+else pip's configuration files, else pip's own default index (read from pip itself so the
+address is never written here).  Unlike pip, a project is taken from the *first* index that
+has it and never merged across indexes, which closes the dependency-confusion hole.
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from ftlock.errors import UsageError
+
+
+def redact(url: str) -> str:
+    """The URL without any ``user:password@`` part, for logs, errors and lockfiles."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+
+
+def _normalise(url: str) -> str:
+    url = url.strip()
+    if not url:
+        raise UsageError("empty index URL")
+    if "://" not in url:
+        path = Path(url).expanduser().resolve()
+        return path.as_uri()
+    scheme = urlsplit(url).scheme
+    if scheme not in ("http", "https", "file"):
+        raise UsageError(f"index URL {redact(url)!r}: only http, https and file URLs are supported")
+    return url.rstrip("/")
+
+
+def pip_default_index() -> str:
+    """pip's built-in default index, asked of pip so no registry address is hard-coded."""
+    try:
+        from pip._internal.models.index import PyPI  # noqa: PLC0415 - optional dependency
+    except Exception as exc:  # pragma: no cover - depends on the installation
+        raise UsageError(
+            "no package index configured and pip is not importable to provide its default; "
+            "pass --index-url or set PIP_INDEX_URL"
+        ) from exc
+    return PyPI.simple_url.rstrip("/")
+
+
+def pip_config_files() -> list[Path]:
+    """pip's configuration files, lowest priority first (global, user, site)."""
+    env_file = os.environ.get("PIP_CONFIG_FILE")
+    if env_file == os.devnull:
+        return []
+    files: list[Path] = []
+    xdg_dirs = os.environ.get("XDG_CONFIG_DIRS") or "/etc/xdg"
+    files += [Path(d) / "pip" / "pip.conf" for d in reversed(xdg_dirs.split(os.pathsep)) if d]
+    files.append(Path("/etc/pip.conf"))
+    home = Path.home()
+    xdg_home = Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config")
+    files += [home / ".pip" / "pip.conf", xdg_home / "pip" / "pip.conf"]
+    if sys.platform == "win32":  # pragma: no cover
+        appdata = os.environ.get("APPDATA")
+        if appdata:
+            files.append(Path(appdata) / "pip" / "pip.ini")
+    files.append(Path(sys.prefix) / ("pip.ini" if sys.platform == "win32" else "pip.conf"))
+    if env_file:
+        files.append(Path(env_file))
+    return files
+
+
+def read_pip_config(files: list[Path] | None = None) -> dict[str, str]:
+    """The merged ``[global]`` then ``[install]`` settings of pip's configuration files."""
+    merged: dict[str, str] = {}
+    for path in pip_config_files() if files is None else files:
+        if not path.is_file():
+            continue
+        parser = configparser.RawConfigParser()
+        try:
+            parser.read(path, encoding="utf-8")
+        except (configparser.Error, OSError, UnicodeDecodeError):
+            continue
+        for section in ("global", "install"):
+            if parser.has_section(section):
+                for key, value in parser.items(section):
+                    merged[key.replace("_", "-")] = value
+    return merged
+
+
+@dataclass(frozen=True)
+class IndexSettings:
+    """The ordered indexes and connection settings of one solve."""
+
+    urls: tuple[str, ...]
+    cert: str | None = None
+    default_url: str | None = None  # the index pip would use with no configuration at all
+
+    @classmethod
+    def discover(
+        cls,
+        index_url: str | None = None,
+        extra_index_urls: tuple[str, ...] = (),
+        environ: dict[str, str] | None = None,
+        config: dict[str, str] | None = None,
+    ) -> IndexSettings:
+        env = os.environ if environ is None else environ
+        conf = read_pip_config() if config is None else config
+        primary = index_url or env.get("PIP_INDEX_URL") or conf.get("index-url")
+        if extra_index_urls:
+            extras = list(extra_index_urls)
+        elif env.get("PIP_EXTRA_INDEX_URL"):
+            extras = env["PIP_EXTRA_INDEX_URL"].split()
+        else:
+            extras = conf.get("extra-index-url", "").split()
+        default = None
+        if not primary:
+            primary = default = pip_default_index()
+        urls: list[str] = []
+        for url in (primary, *extras):
+            normalised = _normalise(url)
+            if normalised not in urls:
+                urls.append(normalised)
+        cert = (
+            env.get("PIP_CERT")
+            or conf.get("cert")
+            or env.get("SSL_CERT_FILE")
+            or env.get("REQUESTS_CA_BUNDLE")
+        )
+        return cls(tuple(urls), cert=cert or None, default_url=default)

@@ -1,0 +1,225 @@
+"""Core metadata of one distribution file, by the cheapest route the index allows.
+
+Order: the cache (by the file's sha256) → PEP 658/714 ``.metadata`` file (hash-checked) →
+HTTP range requests into the wheel → full download (hash-checked).  Sdists: ``PKG-INFO``
+when it is Metadata-Version 2.2+ with static ``Requires-Dist``; otherwise the PEP 517
+``prepare_metadata_for_build_wheel`` hook in an isolated build environment (``build``),
+unless ``--no-build`` forbids it.
+"""
+
+from __future__ import annotations
+
+import email.parser
+import email.policy
+import hashlib
+import io
+import tarfile
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from ftlock.errors import BuildRequired, HashMismatch, MetadataError, OfflineMissing
+from ftlock.resolver.cache import Cache
+from ftlock.resolver.http import Http
+from ftlock.resolver.indexes import redact
+from ftlock.resolver.models import DistFile, Metadata
+from ftlock.resolver.rangezip import RangeNotSupported, SparseRemoteFile
+
+
+def parse_metadata(raw: bytes | str, source: str) -> Metadata:
+    """Parse RFC 822 core metadata (METADATA / PKG-INFO)."""
+    parser = email.parser.BytesParser(policy=email.policy.compat32)
+    data = raw.encode("utf-8") if isinstance(raw, str) else raw
+    msg = parser.parsebytes(data, headersonly=True)
+    name, version = msg.get("Name"), msg.get("Version")
+    if not name or not version:
+        raise MetadataError(f"{source}: metadata has no Name/Version")
+    return Metadata(
+        name=str(name).strip(),
+        version=str(version).strip(),
+        requires_dist=tuple(str(r).strip() for r in msg.get_all("Requires-Dist") or ()),
+        requires_python=(str(msg.get("Requires-Python")).strip() or None)
+        if msg.get("Requires-Python")
+        else None,
+        provides_extra=tuple(str(e).strip() for e in msg.get_all("Provides-Extra") or ()),
+    )
+
+
+def metadata_from_message(msg) -> Metadata:  # type: ignore[no-untyped-def]
+    return Metadata(
+        name=msg["Name"],
+        version=msg["Version"],
+        requires_dist=tuple(msg.get_all("Requires-Dist") or ()),
+        requires_python=msg.get("Requires-Python") or None,
+        provides_extra=tuple(msg.get_all("Provides-Extra") or ()),
+    )
+
+
+def find_wheel_metadata(names: list[str], project: str) -> str:
+    """The ``<name>-<version>.dist-info/METADATA`` member of a wheel."""
+    candidates = [n for n in names if n.count("/") == 1 and n.endswith(".dist-info/METADATA")]
+    if not candidates:
+        raise MetadataError(f"{project}: wheel has no .dist-info/METADATA")
+    wanted = canonicalize_name(project)
+    for member in candidates:
+        dist_name = member.split("/")[0].removesuffix(".dist-info").rsplit("-", 1)[0]
+        if canonicalize_name(dist_name) == wanted:
+            return member
+    return candidates[0]
+
+
+def read_wheel_metadata(archive: zipfile.ZipFile, project: str, source: str) -> Metadata:
+    member = find_wheel_metadata(archive.namelist(), project)
+    return parse_metadata(archive.read(member), source)
+
+
+def sdist_pkg_info(archive_bytes: bytes, filename: str) -> bytes | None:
+    """The top-level PKG-INFO of an sdist (.tar.gz or .zip), or None."""
+    if filename.endswith(".zip"):
+        with zipfile.ZipFile(io.BytesIO(archive_bytes)) as zf:
+            names = [n for n in zf.namelist() if n.count("/") == 1 and n.endswith("/PKG-INFO")]
+            return zf.read(names[0]) if names else None
+    with tarfile.open(fileobj=io.BytesIO(archive_bytes), mode="r:*") as tf:
+        for member in tf.getmembers():
+            if member.isfile() and member.name.count("/") == 1 and member.name.endswith("/PKG-INFO"):
+                extracted = tf.extractfile(member)
+                return extracted.read() if extracted else None
+    return None
+
+
+def static_pkg_info(raw: bytes, source: str) -> Metadata | None:
+    """PKG-INFO is trustworthy only from Metadata-Version 2.2 with Requires-Dist not Dynamic."""
+    msg = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(raw, headersonly=True)
+    try:
+        version = Version(str(msg.get("Metadata-Version", "1.0")))
+    except Exception:
+        return None
+    if version < Version("2.2"):
+        return None
+    dynamic = {str(d).strip().lower() for d in msg.get_all("Dynamic") or ()}
+    if {"requires-dist", "requires-python", "provides-extra"} & dynamic:
+        return None
+    return parse_metadata(raw, source)
+
+
+def build_metadata(source_dir: Path, project: str) -> Metadata:
+    """Run the PEP 517 metadata hook in an isolated environment."""
+    import build.util  # noqa: PLC0415 - heavy, rarely needed
+
+    try:
+        msg = build.util.project_wheel_metadata(source_dir, isolated=True)
+    except Exception as exc:  # build raises many types; all mean the same to the user
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise MetadataError(f"{project}: building metadata (PEP 517) failed: {first}") from exc
+    return metadata_from_message(msg)
+
+
+def extract_archive(archive_bytes: bytes, filename: str, dest: Path) -> Path:
+    """Unpack an sdist safely and return its top-level source directory."""
+    if filename.endswith(".zip"):
+        with zipfile.ZipFile(io.BytesIO(archive_bytes)) as zf:
+            for name in zf.namelist():
+                if name.startswith("/") or ".." in Path(name).parts:
+                    raise MetadataError(f"{filename}: unsafe path {name!r} in archive")
+            zf.extractall(dest)
+    else:
+        with tarfile.open(fileobj=io.BytesIO(archive_bytes), mode="r:*") as tf:
+            tf.extractall(dest, filter="data")
+    entries = [p for p in dest.iterdir()]
+    return entries[0] if len(entries) == 1 and entries[0].is_dir() else dest
+
+
+@dataclass
+class MetadataFetcher:
+    http: Http
+    cache: Cache
+    no_build: bool = False
+    offline: bool = False
+
+    def get(self, project: str, file: DistFile) -> Metadata:
+        if file.sha256:
+            cached = self.cache.get_metadata(file.sha256)
+            if cached is not None:
+                return cached
+        if self.offline:
+            raise OfflineMissing(f"--offline: metadata of {file.filename} is not in the cache")
+        if file.is_wheel:
+            metadata = self._wheel(project, file)
+        else:
+            metadata = self._sdist(project, file, self.download(file))
+        if file.sha256:
+            self.cache.put_metadata(file.sha256, metadata)
+        return metadata
+
+    # -- downloads -------------------------------------------------------------------------
+    def download(self, file: DistFile) -> bytes:
+        body = self.http.get(file.url).body
+        self._check(file, body)
+        return body
+
+    @staticmethod
+    def _check(file: DistFile, body: bytes) -> None:
+        if file.sha256 and hashlib.sha256(body).hexdigest() != file.sha256:
+            raise HashMismatch(
+                f"{file.filename}: downloaded file does not match the index's sha256 "
+                f"({file.sha256[:12]}…); refusing to use it"
+            )
+
+    # -- wheels ----------------------------------------------------------------------------
+    def _wheel(self, project: str, file: DistFile) -> Metadata:
+        source = redact(file.url)
+        if file.has_metadata_file:
+            fetched = self.http.get(file.url + ".metadata", ok=(200, 404))
+            if fetched.status == 200:
+                if (
+                    file.metadata_sha256
+                    and hashlib.sha256(fetched.body).hexdigest() != file.metadata_sha256
+                ):
+                    raise HashMismatch(
+                        f"{file.filename}.metadata does not match the hash the index advertised"
+                    )
+                return parse_metadata(fetched.body, source)
+        try:
+            remote = SparseRemoteFile(
+                lambda rng: self._range(file.url, rng)
+            )
+            with zipfile.ZipFile(remote) as archive:  # type: ignore[arg-type]
+                return read_wheel_metadata(archive, project, source)
+        except RangeNotSupported as exc:
+            body = exc.body if exc.body is not None else self.download(file)
+            self._check(file, body)
+        except zipfile.BadZipFile as exc:
+            raise MetadataError(f"{file.filename}: not a valid wheel ({exc})") from exc
+        try:
+            with zipfile.ZipFile(io.BytesIO(body)) as archive:
+                return read_wheel_metadata(archive, project, source)
+        except zipfile.BadZipFile as exc:
+            raise MetadataError(f"{file.filename}: not a valid wheel ({exc})") from exc
+
+    def _range(self, url: str, rng: str) -> tuple[int, str | None, bytes]:
+        fetched = self.http.get(url, headers={"Range": rng}, ok=(200, 206, 416))
+        return fetched.status, fetched.headers.get("content-range"), fetched.body
+
+    # -- sdists ----------------------------------------------------------------------------
+    def _sdist(self, project: str, file: DistFile, body: bytes) -> Metadata:
+        source = redact(file.url)
+        try:
+            raw = sdist_pkg_info(body, file.filename)
+        except (tarfile.TarError, zipfile.BadZipFile, OSError, EOFError) as exc:
+            raise MetadataError(f"{file.filename}: unreadable sdist ({exc})") from exc
+        if raw is not None:
+            static = static_pkg_info(raw, source)
+            if static is not None:
+                return static
+        if self.no_build:
+            raise BuildRequired(
+                f"{project}: {file.filename} has no static metadata and needs a PEP 517 build, "
+                "which --no-build forbids"
+            )
+        with tempfile.TemporaryDirectory(prefix="ftlock-sdist-") as tmp:
+            source_dir = extract_archive(body, file.filename, Path(tmp))
+            return build_metadata(source_dir, project)

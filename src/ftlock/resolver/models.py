@@ -1,0 +1,103 @@
+"""Small immutable values that cross module boundaries inside the resolver."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from functools import lru_cache
+
+from packaging.utils import (
+    InvalidSdistFilename,
+    NormalizedName,
+    canonicalize_name,
+    parse_sdist_filename,
+)
+from packaging.version import InvalidVersion, Version
+
+
+@dataclass(frozen=True, slots=True)
+class DistFile:
+    """One file on an index page (PEP 691 ``files`` entry / PEP 503 anchor)."""
+
+    filename: str
+    url: str
+    sha256: str | None
+    requires_python: str | None = None
+    yanked: bool = False
+    yanked_reason: str | None = None
+    upload_time: float | None = None  # POSIX seconds (cheap to store and compare)
+    size: int | None = None
+    metadata_sha256: str | None = None  # PEP 658/714: set when a .metadata file exists
+    has_metadata_file: bool = False
+
+    @property
+    def is_wheel(self) -> bool:
+        return self.filename.endswith(".whl")
+
+    @property
+    def is_sdist(self) -> bool:
+        return self.filename.endswith((".tar.gz", ".zip"))
+
+    def name_version(self) -> tuple[NormalizedName, Version] | None:
+        """Project name and version from the filename, or None for files we do not use."""
+        return _name_version(self.filename)
+
+
+@lru_cache(maxsize=None)
+def _version(text: str) -> Version:
+    return Version(text)
+
+
+@lru_cache(maxsize=65536)
+def _name_version(filename: str) -> tuple[NormalizedName, Version] | None:
+    """Fast path of packaging's filename parsers (hot: every file of every page)."""
+    try:
+        if filename.endswith(".whl"):
+            parts = filename[:-4].split("-")
+            if len(parts) not in (5, 6):
+                return None
+            return canonicalize_name(parts[0]), _version(parts[1])
+        if filename.endswith((".tar.gz", ".zip")):
+            return parse_sdist_filename(filename)
+    except (InvalidSdistFilename, InvalidVersion):
+        return None
+    return None
+
+
+@dataclass(frozen=True)
+class ProjectPage:
+    """All files one index offers for one project."""
+
+    name: NormalizedName
+    index_url: str
+    files: tuple[DistFile, ...]
+
+
+@dataclass(frozen=True)
+class Metadata:
+    """The parts of core metadata a resolver needs."""
+
+    name: str
+    version: str
+    requires_dist: tuple[str, ...] = ()
+    requires_python: str | None = None
+    provides_extra: tuple[str, ...] = field(default=())
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "requires_dist": list(self.requires_dist),
+            "requires_python": self.requires_python,
+            "provides_extra": list(self.provides_extra),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> Metadata:
+        return cls(
+            name=str(data["name"]),
+            version=str(data["version"]),
+            requires_dist=tuple(data.get("requires_dist") or ()),  # type: ignore[arg-type]
+            requires_python=data.get("requires_python"),  # type: ignore[arg-type]
+            provides_extra=tuple(data.get("provides_extra") or ()),  # type: ignore[arg-type]
+        )

@@ -1,0 +1,286 @@
+"""The resolvelib provider: answers the solver's questions from the finder and metadata.
+
+It does no I/O itself beyond asking :class:`CandidateFinder` and the metadata callable,
+which are backed by caches and a prefetching pool (:mod:`ftlock.resolver.solve`).
+Preference order follows pip's hard-won heuristics so real ML stacks do not backtrack for
+minutes: Requires-Python first, then direct references, then ``==`` pins, then whatever
+caused the last backtrack, then shallow (user-requested) before deep, then bounded before
+free.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Literal, Union
+
+from packaging.markers import Marker
+from packaging.requirements import InvalidRequirement
+from packaging.requirements import Requirement as PkgRequirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+from resolvelib import AbstractProvider
+
+from ftlock.errors import MetadataError
+from ftlock.resolver.candidates import (
+    PYTHON,
+    Candidate,
+    CandidateFinder,
+    PythonCandidate,
+    Requirement,
+)
+from ftlock.resolver.models import Metadata
+from ftlock.resolver.target import Target
+
+Prerelease = Literal["allow", "if-necessary", "explicit"]
+AnyCandidate = Union[Candidate, PythonCandidate]
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    """A candidate's requirements for the target, split by marker evaluation."""
+
+    requirements: tuple[Requirement, ...]
+    requires_python: str | None
+
+
+@lru_cache(maxsize=65536)
+def parse_requirement(text: str) -> PkgRequirement | None:
+    """PEP 508 parsing is slow and the same strings recur across versions: memoise."""
+    try:
+        return PkgRequirement(text)
+    except InvalidRequirement:
+        return None
+
+
+def target_dependencies(
+    metadata: Metadata, extras: frozenset[str], target: Target
+) -> list[PkgRequirement]:
+    """Requirements of ``metadata`` that apply on ``target`` for the given extras.
+
+    With no extras: requirements whose marker holds with ``extra == ""``.  With extras: only
+    those that hold for one of the extras and not without (the base is required anyway).
+    Unparseable entries are skipped, as pip does with a warning.
+    """
+    out: list[PkgRequirement] = []
+    env = dict(target.markers)
+    for text in metadata.requires_dist:
+        req = parse_requirement(text)
+        if req is None:
+            continue
+        marker: Marker | None = req.marker
+        if marker is None:
+            if not extras:
+                out.append(req)
+            continue
+        base = marker.evaluate({**env, "extra": ""})
+        if not extras:
+            if base:
+                out.append(req)
+        elif not base and any(marker.evaluate({**env, "extra": e}) for e in extras):
+            out.append(req)
+    return out
+
+
+class Provider(AbstractProvider):  # type: ignore[type-arg]
+    def __init__(
+        self,
+        finder: CandidateFinder,
+        metadata: Callable[[Candidate], Metadata],
+        target: Target,
+        user_requirements: Sequence[Requirement],
+        constraints: Mapping[str, SpecifierSet] | None = None,
+        prerelease: Prerelease = "explicit",
+        on_dependencies: Callable[[Candidate, list[Requirement]], None] | None = None,
+        on_candidates: Callable[[str, list[Candidate]], None] | None = None,
+    ) -> None:
+        self.finder = finder
+        self.metadata = metadata
+        self.target = target
+        self.constraints = dict(constraints or {})
+        self.prerelease = prerelease
+        self._on_dependencies = on_dependencies
+        self._on_candidates = on_candidates
+        self._user_order = {r.identifier: i for i, r in enumerate(user_requirements)}
+        self._user_order.update({r.name: i for i, r in enumerate(user_requirements)})
+        self._depth: dict[str, float] = {r.identifier: 1.0 for r in user_requirements}
+        self.direct: dict[str, Candidate] = {}  # name -> candidate of a direct reference
+        self.required_by: dict[str, str] = {}  # first asker of each name, for explanations
+        # every (requirement, parent) seen per identifier, so an explanation can say who
+        # asked for ``pkg[extra]`` instead of blaming the extra's own ``pkg==v`` pin
+        self.asked: dict[str, dict[tuple[str, object], tuple[Requirement, Any]]] = {}
+        for req in user_requirements:
+            self.asked.setdefault(req.identifier, {})[(req.describe(), None)] = (req, None)
+
+    # -- identification ----------------------------------------------------------------------
+    def identify(self, requirement_or_candidate: Any) -> str:
+        return requirement_or_candidate.identifier
+
+    # -- ordering ----------------------------------------------------------------------------
+    def narrow_requirement_selection(
+        self,
+        identifiers: Iterable[str],
+        resolutions: Mapping[str, Any],
+        candidates: Mapping[str, Iterator[Any]],
+        information: Mapping[str, Iterator[Any]],
+        backtrack_causes: Sequence[Any],
+    ) -> Iterable[str]:
+        identifiers = list(identifiers)
+        if PYTHON in identifiers:
+            return [PYTHON]
+        causes = {c.requirement.identifier for c in backtrack_causes} | {
+            c.parent.identifier for c in backtrack_causes if c.parent is not None
+        }
+        narrowed = [i for i in identifiers if i in causes]
+        return narrowed or identifiers
+
+    def get_preference(
+        self,
+        identifier: str,
+        resolutions: Mapping[str, Any],
+        candidates: Mapping[str, Iterator[Any]],
+        information: Mapping[str, Iterable[Any]],
+        backtrack_causes: Sequence[Any],
+    ) -> Any:
+        infos = list(information[identifier])
+        reqs = [i.requirement for i in infos]
+        direct = any(getattr(r, "url", None) for r in reqs)
+        pinned = any(getattr(r, "pins_exactly", False) for r in reqs)
+        bounded = any(getattr(r, "upper_bounded", False) for r in reqs)
+        depth = math.inf
+        for info in infos:
+            if info.parent is None:
+                depth = 1.0
+                break
+            depth = min(depth, self._depth.get(info.parent.identifier, math.inf) + 1)
+        self._depth[identifier] = min(self._depth.get(identifier, math.inf), depth)
+        return (
+            not direct,
+            not pinned,
+            depth,
+            self._user_order.get(identifier, math.inf),
+            not bounded,
+            identifier,
+        )
+
+    # -- candidates --------------------------------------------------------------------------
+    def find_matches(
+        self,
+        identifier: str,
+        requirements: Mapping[str, Iterator[Any]],
+        incompatibilities: Mapping[str, Iterator[Any]],
+    ) -> list[Any]:
+        reqs = list(requirements[identifier])
+        if identifier == PYTHON:
+            candidate = PythonCandidate(self.target.python.lowest)
+            ok = all(self.target.admits_python(str(r.specifier)) for r in reqs)
+            return [candidate] if ok else []
+        name = reqs[0].name if reqs else canonicalize_name(identifier.split("[")[0])
+        extras = reqs[0].extras if reqs else frozenset()
+        bad = {c.key for c in incompatibilities[identifier]}
+        urls = {r.url for r in reqs if r.url}
+        if name in self.direct or urls:
+            base = self.direct.get(name)
+            if base is None or len(urls) > 1 or (urls and base.url not in urls):
+                return []
+            candidate = base.with_extras(extras)
+            if candidate.key in bad or not all(self._accepts(r, candidate) for r in reqs):
+                return []
+            return [candidate]
+        constraint = self.constraints.get(name, SpecifierSet())
+        specs = [r.specifier for r in reqs] + [constraint]
+        exact_pins = {
+            s.version for r in reqs for s in r.specifier if s.operator in ("==", "===")
+        }
+        allow_pre = self.prerelease == "allow" or any(s.prereleases for s in specs if len(s))
+        all_candidates = self.finder.candidates(name)
+
+        def select(prereleases: bool) -> list[Candidate]:
+            chosen = []
+            for cand in all_candidates:
+                if cand.yanked and not self._pinned_to(cand, exact_pins):
+                    continue
+                if not all(s.contains(cand.version, prereleases=prereleases) for s in specs):
+                    continue
+                full = cand.with_extras(extras) if extras else cand
+                if full.key in bad:
+                    continue
+                chosen.append(full)
+            return chosen
+
+        found = select(allow_pre)
+        if not found and self.prerelease == "if-necessary" and not allow_pre:
+            found = select(True)
+        if self._on_candidates is not None:
+            self._on_candidates(identifier, found)
+        return found
+
+    @staticmethod
+    def _pinned_to(candidate: Candidate, pins: set[str]) -> bool:
+        for pin in pins:
+            try:
+                if Version(pin) == candidate.version or pin == str(candidate.version):
+                    return True
+            except Exception:
+                if pin == str(candidate.version):
+                    return True
+        return False
+
+    def _accepts(self, requirement: Requirement, candidate: Candidate) -> bool:
+        if requirement.url:
+            return requirement.url == candidate.url
+        return requirement.specifier.contains(candidate.version, prereleases=True)
+
+    def is_satisfied_by(self, requirement: Any, candidate: Any) -> bool:
+        if isinstance(candidate, PythonCandidate):
+            return self.target.admits_python(str(requirement.specifier))
+        if requirement.url:
+            return requirement.url == candidate.url
+        return requirement.specifier.contains(candidate.version, prereleases=True)
+
+    # -- dependencies ------------------------------------------------------------------------
+    def get_dependencies(self, candidate: Any) -> list[Requirement]:
+        if isinstance(candidate, PythonCandidate):
+            return []
+        metadata = self.metadata(candidate)
+        if canonicalize_name(metadata.name) != candidate.name:
+            raise MetadataError(
+                f"{candidate.name} {candidate.version}: metadata names another project "
+                f"({metadata.name} {metadata.version})"
+            )
+        deps: list[Requirement] = []
+        if candidate.extras:
+            pin = f"=={candidate.version}"
+            deps.append(
+                Requirement(
+                    candidate.name,
+                    SpecifierSet(pin) if not candidate.url else SpecifierSet(),
+                    url=candidate.url,
+                    text=f"{candidate.name}{pin}",
+                )
+            )
+        elif metadata.requires_python and not self.target.admits_python(metadata.requires_python):
+            deps.append(
+                Requirement(
+                    PYTHON,  # type: ignore[arg-type]
+                    SpecifierSet(metadata.requires_python),
+                    text=f"Requires-Python {metadata.requires_python}",
+                )
+            )
+        for req in target_dependencies(metadata, candidate.extras, self.target):
+            dep = Requirement.from_pep508(req)
+            dep = Requirement(dep.name, dep.specifier, dep.extras, dep.url, str(req))
+            if dep.identifier == candidate.identifier:
+                continue  # a package requiring itself (often via extras)
+            deps.append(dep)
+            self.required_by.setdefault(dep.name, candidate.name)
+            self.asked.setdefault(dep.identifier, {})[(dep.describe(), candidate.key)] = (
+                dep,
+                candidate,
+            )
+        if self._on_dependencies is not None:
+            self._on_dependencies(candidate, deps)
+        return deps

@@ -1,0 +1,395 @@
+"""One solve, end to end: inputs → target → indexes → resolvelib → :class:`Resolution`.
+
+Speed comes from speculation, since resolvelib asks one question at a time.  When the
+solver learns a candidate's dependencies, the :class:`Prefetcher` starts fetching each
+dependency's page in a bounded thread pool, picks the version the solver will most likely
+try first, fetches its metadata and recurses into *its* dependencies.  By the time the
+solver asks, the answer is usually already in memory, so a cold solve costs roughly the
+depth of the dependency graph in round trips rather than the number of requests.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from packaging.markers import InvalidMarker
+from packaging.requirements import InvalidRequirement
+from packaging.requirements import Requirement as PkgRequirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import NormalizedName, canonicalize_name
+from resolvelib import BaseReporter, Resolver
+from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
+
+from ftlock.errors import FtlockError, NoSolution, UsageError
+from ftlock.resolver.cache import Cache, default_cache_dir
+from ftlock.resolver.candidates import PYTHON, Candidate, CandidateFinder, Requirement
+from ftlock.resolver.direct import DirectResolver, looks_like_path
+from ftlock.resolver.explain import explain_conflict
+from ftlock.resolver.http import Http
+from ftlock.resolver.index import FetchPolicy, IndexClient
+from ftlock.resolver.indexes import IndexSettings
+from ftlock.resolver.metadata import MetadataFetcher
+from ftlock.resolver.models import DistFile, Metadata
+from ftlock.resolver.provider import Prerelease, Provider, target_dependencies
+from ftlock.resolver.reqfile import InputLine, ParsedInputs, parse_file
+from ftlock.resolver.target import Target
+
+
+@dataclass(frozen=True)
+class SolveRequest:
+    """Everything a solve depends on; the CLI builds one from flags."""
+
+    requirements: tuple[str, ...] = ()
+    requirement_files: tuple[Path, ...] = ()
+    constraint_files: tuple[Path, ...] = ()
+    python: str | None = None
+    platform: str | None = None
+    index_url: str | None = None
+    extra_index_urls: tuple[str, ...] = ()
+    prerelease: Prerelease | None = None
+    exclude_newer: datetime | None = None
+    no_build: bool = False
+    cache_dir: Path | None = None
+    no_cache: bool = False
+    offline: bool = False
+    refresh: bool = False
+    page_ttl: float = 600.0
+    concurrency: int = 16
+    timeout: float = 30.0
+    retries: int = 3
+
+
+@dataclass(frozen=True)
+class LockedPackage:
+    name: NormalizedName
+    version: str
+    files: tuple[DistFile, ...]
+    index_url: str | None
+    url: str | None
+    required_by: tuple[str, ...]
+    yanked: bool = False
+
+
+@dataclass(frozen=True)
+class SolveStats:
+    seconds: float
+    requests: int
+    bytes: int
+
+
+@dataclass(frozen=True)
+class Resolution:
+    packages: tuple[LockedPackage, ...]
+    target: Target
+    indexes: tuple[str, ...]
+    default_index: str | None
+    exclude_newer: datetime | None
+    stats: SolveStats = field(compare=False)
+
+
+class Progress(BaseReporter):  # type: ignore[type-arg]
+    """Counts pins for the progress line; ``callback`` gets ``(pinned, name)``."""
+
+    def __init__(self, callback: Callable[[int, str], None] | None = None) -> None:
+        self.callback = callback
+        self.pinned = 0
+
+    def pinning(self, candidate) -> None:  # type: ignore[no-untyped-def]
+        self.pinned += 1
+        if self.callback is not None:
+            self.callback(self.pinned, getattr(candidate, "identifier", "python"))
+
+
+class MetadataService:
+    """Memoised, thread-safe metadata per candidate, fetched in the pool when prefetched."""
+
+    def __init__(
+        self, fetcher: MetadataFetcher, submit: Callable[..., Future], direct: DirectResolver
+    ) -> None:
+        self.fetcher = fetcher
+        self.submit = submit
+        self.direct = direct
+        self._lock = threading.Lock()
+        self._futures: dict[tuple[str, str], Future[Metadata]] = {}
+
+    def future(self, candidate: Candidate) -> Future[Metadata]:
+        key = (candidate.name, str(candidate.version))
+        with self._lock:
+            found = self._futures.get(key)
+            if found is None:
+                found = self.submit(self._fetch, candidate)
+                self._futures[key] = found
+            return found
+
+    def _fetch(self, candidate: Candidate) -> Metadata:
+        if candidate.url:
+            return self.direct.metadata[candidate.url]
+        return self.fetcher.get(candidate.name, CandidateFinder.metadata_file(candidate))
+
+    def __call__(self, candidate: Candidate) -> Metadata:
+        if candidate.url:
+            return self.direct.metadata[candidate.url]
+        return self.future(candidate).result()
+
+
+class Prefetcher:
+    """Speculatively walks the likely dependency graph ahead of the solver."""
+
+    def __init__(
+        self,
+        index: IndexClient,
+        finder: CandidateFinder,
+        metadata: MetadataService,
+        target: Target,
+        submit: Callable[..., Future],
+        limit: int = 3000,
+    ) -> None:
+        self.index = index
+        self.finder = finder
+        self.metadata = metadata
+        self.target = target
+        self.submit = submit
+        self.limit = limit
+        self._seen: set[tuple[str, str]] = set()
+        self._lock = threading.Lock()
+        self.stopped = False
+
+    def candidates_found(self, identifier: str, found: list[Candidate]) -> None:
+        if found and not found[0].url:
+            self.metadata.future(found[0])
+
+    def dependencies_found(self, candidate: Candidate, deps: list[Requirement]) -> None:
+        for dep in deps:
+            self.requirement(dep)
+
+    def requirement(self, dep: Requirement) -> None:
+        if dep.name == PYTHON or dep.url or self.stopped:
+            return
+        key = (dep.identifier, str(dep.specifier))
+        with self._lock:
+            if key in self._seen or len(self._seen) >= self.limit:
+                return
+            self._seen.add(key)
+        try:
+            page = self.index.prefetch(dep.name)
+        except RuntimeError:  # pool shut down: the solve is over
+            return
+        # Never block a pool thread on another pool task: continue when the page is here.
+        page.add_done_callback(lambda f: self._after_page(f, dep))
+
+    def _after_page(self, page: Future, dep: Requirement) -> None:
+        if self.stopped or page.exception() is not None:
+            return  # the solver will ask again and report errors properly
+        best = next(
+            (
+                c
+                for c in self.finder.candidates(dep.name)
+                if not c.yanked and dep.specifier.contains(c.version) and c.files
+            ),
+            None,
+        )
+        if best is None:
+            return
+        try:
+            future = self.metadata.future(best)
+        except RuntimeError:
+            return
+        future.add_done_callback(lambda f: self._expand(f, dep.extras))
+
+    def _expand(self, future: Future[Metadata], extras: frozenset[str]) -> None:
+        if self.stopped or future.exception() is not None:
+            return
+        metadata = future.result()
+        reqs = target_dependencies(metadata, frozenset(), self.target)
+        if extras:
+            reqs += target_dependencies(metadata, extras, self.target)
+        for req in reqs:
+            self.requirement(Requirement.from_pep508(req))
+
+
+def _input_requirement(line: InputLine, target: Target) -> Requirement | None:
+    """Parse one user requirement; None when its marker excludes the target."""
+    text = line.text.strip()
+    if looks_like_path(text) or "://" in text.split(";")[0] and " @ " not in text:
+        if "://" in text:
+            url = text
+        else:
+            base = line.base_dir or Path.cwd()
+            path = (base / Path(text).expanduser()).resolve()
+            if not path.exists():
+                raise UsageError(f"{line.origin}: {text!r} is neither a requirement nor an existing path")
+            url = path.as_uri()
+        return Requirement(canonicalize_name("<direct>"), url=url, text=text)
+    try:
+        req = PkgRequirement(text)
+    except InvalidRequirement as exc:
+        where = "" if line.origin == "requested" else f"{line.origin}: "
+        raise UsageError(f"{where}invalid requirement {text!r}: {str(exc).splitlines()[0]}") from None
+    if req.marker is not None:
+        try:
+            if not req.marker.evaluate({**target.markers, "extra": ""}):
+                return None
+        except InvalidMarker as exc:  # pragma: no cover - parsed already
+            raise UsageError(f"invalid marker in {text!r}: {exc}") from None
+    result = Requirement.from_pep508(req, text)
+    if result.url and "://" not in result.url and not result.url.startswith("file:"):
+        base = line.base_dir or Path.cwd()
+        result = Requirement(
+            result.name, result.specifier, result.extras, (base / result.url).resolve().as_uri(), text
+        )
+    return result
+
+
+def gather_inputs(request: SolveRequest) -> ParsedInputs:
+    inputs = ParsedInputs()
+    inputs.requirements += [InputLine(r, "requested") for r in request.requirements]
+    for path in request.requirement_files:
+        parse_file(path, inputs)
+    for path in request.constraint_files:
+        parse_file(path, inputs, constraint=True)
+    return inputs
+
+
+def solve(request: SolveRequest, on_progress: Callable[[int, str], None] | None = None) -> Resolution:
+    started = time.perf_counter()
+    target = Target.from_options(request.python, request.platform)
+    inputs = gather_inputs(request)
+    if not inputs.requirements:
+        raise UsageError("nothing to solve: give requirements as arguments or with -r FILE")
+    requirements = [r for r in (_input_requirement(l, target) for l in inputs.requirements) if r]
+    constraints: dict[str, SpecifierSet] = {}
+    for line in inputs.constraints:
+        req = _input_requirement(line, target)
+        if req is None:
+            continue
+        if req.url:
+            raise UsageError(f"{line.origin}: constraints cannot be direct references ({line.text})")
+        constraints[req.name] = constraints.get(req.name, SpecifierSet()) & req.specifier
+    settings = IndexSettings.discover(
+        request.index_url or inputs.index_url,
+        tuple(request.extra_index_urls) or tuple(inputs.extra_index_urls),
+    )
+    prerelease: Prerelease = request.prerelease or ("allow" if inputs.pre else "explicit")
+    cache_root = None if request.no_cache else (request.cache_dir or default_cache_dir())
+    cache = Cache(cache_root)
+    http = Http(
+        cert=settings.cert,
+        timeout=request.timeout,
+        retries=request.retries,
+        max_connections=request.concurrency,
+    )
+    pool = ThreadPoolExecutor(max_workers=request.concurrency, thread_name_prefix="ftlock")
+    policy = FetchPolicy(
+        page_ttl=request.page_ttl,
+        refresh=request.refresh,
+        offline=request.offline,
+        exclude_newer=request.exclude_newer,
+    )
+    index = IndexClient(settings.urls, http, cache, policy, submit=pool.submit)
+    finder = CandidateFinder(index, target, request.exclude_newer)
+    direct = DirectResolver(http, no_build=request.no_build)
+    fetcher = MetadataFetcher(http, cache, no_build=request.no_build, offline=request.offline)
+    metadata = MetadataService(fetcher, pool.submit, direct)
+    prefetcher = Prefetcher(index, finder, metadata, target, pool.submit)
+    try:
+        resolved_requirements = []
+        direct_candidates: dict[str, Candidate] = {}
+        for req in requirements:
+            if req.url:
+                expected = None if req.name == "<direct>" else req.name
+                candidate = direct.resolve(req.url, expected)
+                if direct_candidates.setdefault(candidate.name, candidate) != candidate:
+                    raise UsageError(f"{candidate.name} is requested from two different URLs")
+                req = Requirement(
+                    candidate.name, req.specifier, req.extras, candidate.url, req.text
+                )
+            resolved_requirements.append(req)
+        for req in resolved_requirements:
+            prefetcher.requirement(req)
+        provider = Provider(
+            finder,
+            metadata,
+            target,
+            resolved_requirements,
+            constraints=constraints,
+            prerelease=prerelease,
+            on_dependencies=prefetcher.dependencies_found,
+            on_candidates=prefetcher.candidates_found,
+        )
+        provider.direct.update(direct_candidates)
+        resolver: Resolver = Resolver(provider, Progress(on_progress))
+        try:
+            result = resolver.resolve(resolved_requirements, max_rounds=200_000)
+        except ResolutionImpossible as exc:
+            raise NoSolution(
+                explain_conflict(
+                    exc.causes,
+                    resolved_requirements,
+                    target,
+                    provider.required_by,
+                    lambda name: [str(c.version) for c in finder.candidates(name)],
+                    provider.asked,
+                )
+            ) from None
+        except ResolutionTooDeep:
+            raise NoSolution(
+                "the solver gave up after 200,000 rounds of backtracking; add tighter "
+                "requirements (e.g. pin the package that changes most) and try again"
+            ) from None
+    finally:
+        prefetcher.stopped = True
+        pool.shutdown(wait=False, cancel_futures=True)
+    packages = _locked_packages(result, inputs, resolved_requirements)
+    http.close()
+    stats = SolveStats(time.perf_counter() - started, http.requests, http.bytes)
+    return Resolution(
+        packages=packages,
+        target=target,
+        indexes=settings.urls,
+        default_index=settings.default_url,
+        exclude_newer=request.exclude_newer,
+        stats=stats,
+    )
+
+
+def _locked_packages(
+    result, inputs: ParsedInputs, requirements: list[Requirement]
+) -> tuple[LockedPackage, ...]:  # type: ignore[no-untyped-def]
+    origins: dict[str, list[str]] = {}
+    for line, req in zip(inputs.requirements, requirements):
+        if req is not None:
+            origins.setdefault(req.name, []).append(line.origin)
+    parents: dict[str, set[str]] = {}
+    for identifier in result.mapping:
+        for parent in result.graph.iter_parents(identifier):
+            if parent is None:
+                continue
+            child = identifier.split("[")[0]
+            parent_name = parent.split("[")[0]
+            if parent_name != child and parent_name != PYTHON:
+                parents.setdefault(child, set()).add(parent_name)
+    packages = []
+    for identifier, candidate in result.mapping.items():
+        if identifier == PYTHON or getattr(candidate, "extras", None):
+            continue
+        via = sorted(parents.get(candidate.name, set()))
+        via += sorted(set(origins.get(candidate.name, [])))
+        packages.append(
+            LockedPackage(
+                name=candidate.name,
+                version=str(candidate.version),
+                files=candidate.files,
+                index_url=candidate.index_url,
+                url=candidate.url,
+                required_by=tuple(via),
+                yanked=candidate.yanked,
+            )
+        )
+    packages.sort(key=lambda p: p.name)
+    return tuple(packages)
