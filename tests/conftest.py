@@ -7,6 +7,7 @@ Tests never talk to a public registry; they build real wheels/sdists with
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -58,3 +59,61 @@ def local_index() -> Iterator[IndexFactory]:
     yield make_index
     for index in started:
         index.stop()
+
+
+@pytest.fixture(autouse=True)
+def isolated_pip_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Tests see no pip configuration, index variables or proxies of the machine."""
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
+    for var in ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_CONSTRAINT"):
+        monkeypatch.delenv(var, raising=False)
+    for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+
+
+@dataclass
+class CliResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+    lock: str | None  # content of -o FILE when it exists
+
+
+@pytest.fixture
+def ftlock(tmp_path: Path) -> Callable[..., CliResult]:
+    """Run ``ftlock ARGS`` in-process with an isolated cache and a fixed target.
+
+    ``ftlock("solve", "demo", index=idx)`` adds ``--index-url idx.url`` and
+    ``--cache-dir`` (shared by every call in one test, so cache reuse is testable),
+    ``--python 3.11 --platform linux_x86_64`` unless given, and ``-o <tmp>/out.txt`` unless
+    ``-o`` is given.  The result carries exit code, stdout, stderr and the lock's text.
+    """
+    from click.testing import CliRunner
+
+    from ftlock.cli import main
+
+    cache = tmp_path / "cache"
+
+    def run(*args: str, index: LocalIndex | None = None, output: Path | None = None) -> CliResult:
+        argv = list(args)
+        if argv and argv[0] == "solve":
+            if index is not None:
+                argv += ["--index-url", index.url]
+            if "--cache-dir" not in argv and "--no-cache" not in argv:
+                argv += ["--cache-dir", str(cache)]
+            if "--python" not in argv:
+                argv += ["--python", "3.11"]
+            if "--platform" not in argv:
+                argv += ["--platform", "linux_x86_64"]
+            if "-o" not in argv and "--output" not in argv:
+                out = output or tmp_path / "out.txt"
+                argv += ["-o", str(out)]
+        out_path = Path(argv[argv.index("-o") + 1]) if "-o" in argv else None
+        result = CliRunner().invoke(main, argv, catch_exceptions=False)
+        lock = None
+        if out_path is not None and str(out_path) != "-" and out_path.exists():
+            lock = out_path.read_text()
+        return CliResult(result.exit_code, result.stdout, result.stderr, lock)
+
+    return run
