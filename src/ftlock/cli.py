@@ -40,10 +40,29 @@ def _parse_date(ctx: click.Context, param: click.Parameter, value: str | None) -
     return parsed.astimezone(timezone.utc)
 
 
+# Options that change how ftlock runs but never what it writes: left out of the lock's
+# header so the same inputs give the same bytes however verbose or cached the run was.
+_NOT_RECORDED_FLAGS = {"-q", "--quiet", "-v", "--verbose", "--no-cache", "--offline", "--refresh"}
+_NOT_RECORDED_VALUES = {"--cache-dir", "--concurrency", "--timeout", "--retries", "--page-ttl"}
+
+
 def _command_line(argv: list[str]) -> str:
     from ftlock.resolver.indexes import redact
 
-    return "ftlock " + shlex.join(redact(a) if "://" in a else a for a in argv)
+    kept: list[str] = []
+    skip_value = False
+    for arg in argv:
+        if skip_value:
+            skip_value = False
+            continue
+        name = arg.split("=", 1)[0]
+        if arg in _NOT_RECORDED_FLAGS:
+            continue
+        if name in _NOT_RECORDED_VALUES:
+            skip_value = "=" not in arg
+            continue
+        kept.append(redact(arg) if "://" in arg else arg)
+    return "ftlock " + shlex.join(kept)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -26,10 +26,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ftlock.resolver.models import Metadata, ProjectPage
-from ftlock.resolver.pages import page_from_json, page_to_json
+from ftlock.resolver.models import Metadata
 
-CACHE_VERSION = "v2"
+CACHE_VERSION = "v3"
 
 
 def default_cache_dir() -> Path:
@@ -44,7 +43,11 @@ def _key(text: str) -> str:
 
 @dataclass(frozen=True)
 class CachedPage:
-    page: ProjectPage
+    """A project page as the index sent it; ``body`` None records "not on this index"."""
+
+    body: bytes | None
+    url: str
+    content_type: str
     fetched_at: float
     etag: str | None
     last_modified: str | None
@@ -88,18 +91,9 @@ class Cache:
     def _write(self, kind: str, key: str, payload: dict) -> None:
         if self.root is None:
             return
-        path = self._path(kind, key)
         blob = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-            with os.fdopen(fd, "wb") as fh:
-                # first line: sha256 of the rest, so torn or corrupted entries are detected
-                fh.write(hashlib.sha256(blob).hexdigest().encode() + b"\n" + blob)
-            os.replace(tmp, path)
-        except OSError:
-            # A cache that cannot be written only costs speed, never correctness.
-            pass
+        # first line: sha256 of the rest, so torn or corrupted entries are detected
+        self._write_bytes(self._path(kind, key), hashlib.sha256(blob).hexdigest().encode() + b"\n" + blob)
 
     # -- metadata --------------------------------------------------------------------------
     def get_metadata(self, file_sha256: str) -> Metadata | None:
@@ -110,34 +104,68 @@ class Cache:
         self._write("metadata", file_sha256, metadata.to_json())
 
     # -- pages -----------------------------------------------------------------------------
+    # A page is stored as the index sent it (body bytes plus a small JSON header), not
+    # re-serialised: writing costs no CPU, and reading parses exactly like a fresh fetch.
+    def _page_path(self, index_url: str, name: str) -> Path:
+        return self._path("pages", _key(f"{index_url}\n{name}")).with_suffix(".page")
+
     def get_page(self, index_url: str, name: str) -> CachedPage | None:
-        data = self._read("pages", _key(f"{index_url}\n{name}"))
-        if data is None:
+        if self.root is None:
             return None
-        page = page_from_json(data["page"]) if data.get("page") is not None else None
-        return CachedPage(
-            page=page,  # type: ignore[arg-type]  # None records "not on this index"
-            fetched_at=float(data["fetched_at"]),
-            etag=data.get("etag"),
-            last_modified=data.get("last_modified"),
-        )
+        path = self._page_path(index_url, name)
+        try:
+            raw = path.read_bytes()
+            checksum, _, rest = raw.partition(b"\n")
+            if hashlib.sha256(rest).hexdigest().encode() != checksum:
+                raise ValueError("checksum mismatch")
+            header_line, _, body = rest.partition(b"\n")
+            header = json.loads(header_line)
+            return CachedPage(
+                body=body if header["found"] else None,
+                url=header["url"],
+                content_type=header["content_type"],
+                fetched_at=float(header["fetched_at"]),
+                etag=header.get("etag"),
+                last_modified=header.get("last_modified"),
+            )
+        except FileNotFoundError:
+            return None
+        except (ValueError, KeyError, TypeError, OSError):
+            try:
+                path.unlink()
+            except OSError:
+                pass
+            return None
 
     def put_page(
         self,
         index_url: str,
         name: str,
-        page: ProjectPage | None,
+        body: bytes | None,
+        url: str = "",
+        content_type: str = "",
         etag: str | None = None,
         last_modified: str | None = None,
-        fetched_at: float | None = None,
     ) -> None:
-        self._write(
-            "pages",
-            _key(f"{index_url}\n{name}"),
-            {
-                "page": page_to_json(page) if page is not None else None,
-                "fetched_at": time.time() if fetched_at is None else fetched_at,
-                "etag": etag,
-                "last_modified": last_modified,
-            },
-        )
+        if self.root is None:
+            return
+        header = {
+            "found": body is not None,
+            "url": url,
+            "content_type": content_type,
+            "fetched_at": time.time(),
+            "etag": etag,
+            "last_modified": last_modified,
+        }
+        rest = json.dumps(header, sort_keys=True).encode() + b"\n" + (body or b"")
+        self._write_bytes(self._page_path(index_url, name), hashlib.sha256(rest).hexdigest().encode() + b"\n" + rest)
+
+    def _write_bytes(self, path: Path, data: bytes) -> None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, path)
+        except OSError:
+            pass  # a cache that cannot be written only costs speed, never correctness

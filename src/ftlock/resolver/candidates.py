@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from packaging.requirements import InvalidRequirement
 from packaging.requirements import Requirement as PkgRequirement
@@ -20,7 +22,7 @@ from packaging.version import Version
 
 from ftlock.errors import UsageError
 from ftlock.resolver.index import IndexClient
-from ftlock.resolver.models import DistFile
+from ftlock.resolver.models import DistFile, ProjectPage, name_version
 from ftlock.resolver.target import Target
 
 PYTHON = "<python>"  # pseudo-identifier for a candidate's Requires-Python
@@ -124,6 +126,49 @@ class PythonCandidate:
     identifier: str = PYTHON
 
 
+class ProjectCandidates:
+    """Candidates of one project, newest first, each version checked only when reached.
+
+    Real pages hold thousands of files (every platform of every release); the solver
+    usually needs the newest one or two versions, so tag and Requires-Python checks run
+    per version on first iteration and are remembered.
+    """
+
+    def __init__(
+        self,
+        finder: CandidateFinder,
+        name: NormalizedName,
+        page: ProjectPage,
+        by_version: dict[Version, list[Any]],
+    ) -> None:
+        self._finder = finder
+        self.name = name
+        self._page = page
+        self._pending = sorted(by_version.items(), reverse=True)
+        self._built: list[Candidate] = []
+        self._position = 0  # how many of _pending have been built
+        self._lock = threading.Lock()
+
+    def __iter__(self) -> Iterator[Candidate]:
+        index = 0
+        while True:
+            with self._lock:
+                if index < len(self._built):
+                    candidate = self._built[index]
+                elif self._position < len(self._pending):
+                    version, files = self._pending[self._position]
+                    self._position += 1
+                    built = self._finder.build(self.name, version, files, self._page)
+                    if built is None:
+                        continue
+                    self._built.append(built)
+                    candidate = built
+                else:
+                    return
+            index += 1
+            yield candidate
+
+
 class CandidateFinder:
     """Ordered candidates (newest first) for a project, filtered for the target.
 
@@ -141,40 +186,36 @@ class CandidateFinder:
         self.exclude_newer = exclude_newer
         self._cutoff = exclude_newer.timestamp() if exclude_newer is not None else None
         self._lock = threading.Lock()
-        self._cache: dict[str, list[Candidate]] = {}
+        self._cache: dict[str, ProjectCandidates] = {}
 
-    def candidates(self, name: str) -> list[Candidate]:
+    def candidates(self, name: str) -> ProjectCandidates:
+        """The project's candidates, newest first; built lazily, version by version."""
         with self._lock:
             found = self._cache.get(name)
         if found is not None:
             return found
         page = self.index.project(name)
-        by_version: dict[Version, list[DistFile]] = defaultdict(list)
-        for file in page.files:
-            parsed = file.name_version()
-            if parsed is None or parsed[0] != canonicalize_name(name):
-                continue
-            if not self._usable(file):
-                continue
-            by_version[parsed[1]].append(file)
-        result = []
-        for version in sorted(by_version, reverse=True):
-            files = by_version[version]
-            live = [f for f in files if not f.yanked]
-            chosen = live or files
-            chosen.sort(key=self._file_order)
-            result.append(
-                Candidate(
-                    canonicalize_name(name),
-                    version,
-                    tuple(chosen),
-                    page.index_url,
-                    yanked=not live,
-                )
-            )
+        wanted = canonicalize_name(name)
+        by_version: dict[Version, list[Any]] = defaultdict(list)
+        for filename, entry in page.iter_filenames():
+            parsed = name_version(filename)
+            if parsed is not None and parsed[0] == wanted:
+                by_version[parsed[1]].append(entry)
+        result = ProjectCandidates(self, wanted, page, by_version)
         with self._lock:
-            self._cache[name] = result
-        return result
+            return self._cache.setdefault(name, result)
+
+    def build(
+        self, name: NormalizedName, version: Version, entries: list[Any], page: ProjectPage
+    ) -> Candidate | None:
+        """The candidate for one version on the target, or None when nothing installs."""
+        files = (page.build(e) for e in entries)
+        usable = [f for f in files if f is not None and self._usable(f)]
+        if not usable:
+            return None
+        live = [f for f in usable if not f.yanked]
+        chosen = sorted(live or usable, key=self._file_order)
+        return Candidate(name, version, tuple(chosen), page.index_url, yanked=not live)
 
     def _usable(self, file: DistFile) -> bool:
         if file.is_wheel:

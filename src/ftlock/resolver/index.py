@@ -97,7 +97,7 @@ class IndexClient:
     def _page(self, index_url: str, name: NormalizedName) -> ProjectPage | None:
         cached = self.cache.get_page(index_url, name)
         if cached is not None and self._fresh(cached.fetched_at):
-            return cached.page
+            return self._parse(cached.body, cached.content_type, cached.url, name, index_url)
         if self.policy.offline:
             raise OfflineMissing(
                 f"--offline: the index page of {name!r} ({redact(index_url)}) is not in the cache"
@@ -110,15 +110,27 @@ class IndexClient:
             headers["If-Modified-Since"] = cached.last_modified
         fetched = self.http.get(url, headers=headers, ok=(200, 304, 404, 410))
         if fetched.status == 304 and cached is not None:
-            self.cache.put_page(index_url, name, cached.page, cached.etag, cached.last_modified)
-            return cached.page
+            self.cache.put_page(
+                index_url, name, cached.body, cached.url, cached.content_type,
+                cached.etag, cached.last_modified,
+            )
+            return self._parse(cached.body, cached.content_type, cached.url, name, index_url)
         if fetched.status in (404, 410):
-            self.cache.put_page(index_url, name, None)
+            self.cache.put_page(index_url, name, None, url)
             return None
         if fetched.status != 200:
             raise IndexResponseError(f"{redact(url)}: unexpected HTTP {fetched.status}")
         page = parse_page(fetched.body, fetched.content_type, fetched.url, name, index_url)
         self.cache.put_page(
-            index_url, name, page, fetched.headers.get("etag"), fetched.headers.get("last-modified")
+            index_url, name, fetched.body, fetched.url, fetched.content_type,
+            fetched.headers.get("etag"), fetched.headers.get("last-modified"),
         )
         return page
+
+    @staticmethod
+    def _parse(
+        body: bytes | None, content_type: str, url: str, name: NormalizedName, index_url: str
+    ) -> ProjectPage | None:
+        if body is None:
+            return None
+        return parse_page(body, content_type, url, name, index_url)

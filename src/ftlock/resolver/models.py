@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from functools import lru_cache
 
@@ -40,7 +42,7 @@ class DistFile:
 
     def name_version(self) -> tuple[NormalizedName, Version] | None:
         """Project name and version from the filename, or None for files we do not use."""
-        return _name_version(self.filename)
+        return name_version(self.filename)
 
 
 @lru_cache(maxsize=None)
@@ -49,7 +51,7 @@ def _version(text: str) -> Version:
 
 
 @lru_cache(maxsize=65536)
-def _name_version(filename: str) -> tuple[NormalizedName, Version] | None:
+def name_version(filename: str) -> tuple[NormalizedName, Version] | None:
     """Fast path of packaging's filename parsers (hot: every file of every page)."""
     try:
         if filename.endswith(".whl"):
@@ -66,11 +68,33 @@ def _name_version(filename: str) -> tuple[NormalizedName, Version] | None:
 
 @dataclass(frozen=True)
 class ProjectPage:
-    """All files one index offers for one project."""
+    """All files one index offers for one project.
+
+    Real pages list thousands of files (every platform of every release) and the solver
+    looks at a few versions, so entries stay in the parser's raw form until asked for:
+    ``filenames`` is cheap, :meth:`file` builds the :class:`DistFile` on demand.
+    """
 
     name: NormalizedName
     index_url: str
-    files: tuple[DistFile, ...]
+    entries: Sequence[Any]
+    filename_of: Callable[[Any], str] = field(repr=False)
+    build: Callable[[Any], DistFile | None] = field(repr=False)
+
+    @classmethod
+    def of(cls, name: NormalizedName, index_url: str, files: Sequence[DistFile]) -> ProjectPage:
+        return cls(name, index_url, tuple(files), lambda f: f.filename, lambda f: f)
+
+    def iter_filenames(self) -> Iterator[tuple[str, Any]]:
+        for entry in self.entries:
+            try:
+                yield self.filename_of(entry), entry
+            except (KeyError, TypeError):
+                continue
+
+    @property
+    def files(self) -> list[DistFile]:
+        return [f for f in (self.build(e) for _, e in self.iter_filenames()) if f is not None]
 
 
 @dataclass(frozen=True)

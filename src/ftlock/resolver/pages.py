@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 from html.parser import HTMLParser
+from typing import Any
 from urllib.parse import unquote, urldefrag, urljoin
 
 from packaging.utils import NormalizedName
@@ -49,34 +50,41 @@ def parse_json_page(body: bytes, url: str, name: NormalizedName, index_url: str)
     try:
         data = json.loads(body)
         entries = data["files"]
+        if not isinstance(entries, list):
+            raise TypeError("'files' is not a list")
     except (ValueError, KeyError, TypeError) as exc:
         raise IndexResponseError(f"{redact(url)}: malformed PEP 691 JSON page ({exc})") from exc
-    files = []
-    for entry in entries:
-        try:
-            filename = entry["filename"]
-            file_url = urljoin(url, entry["url"])
-        except (KeyError, TypeError):
-            continue
+    return ProjectPage(
+        name, index_url, entries, lambda e: e["filename"], lambda e: _json_file(e, url)
+    )
+
+
+def _json_file(entry: dict[str, Any], page_url: str) -> DistFile | None:
+    """One PEP 691 ``files`` entry; None when it is malformed (skipped, as pip does)."""
+    try:
+        filename = entry["filename"]
+        file_url = entry["url"]
+        if not file_url.startswith(("https://", "http://")):
+            file_url = urljoin(page_url, file_url)
         yanked = entry.get("yanked", False)
         has_meta, meta_hash = _metadata_hash(
             entry.get("core-metadata", entry.get("dist-info-metadata", False))
         )
-        files.append(
-            DistFile(
-                filename=filename,
-                url=file_url,
-                sha256=(entry.get("hashes") or {}).get("sha256"),
-                requires_python=entry.get("requires-python") or None,
-                yanked=bool(yanked),
-                yanked_reason=yanked if isinstance(yanked, str) and yanked else None,
-                upload_time=_parse_time(entry.get("upload-time")),
-                size=entry.get("size") if isinstance(entry.get("size"), int) else None,
-                metadata_sha256=meta_hash,
-                has_metadata_file=has_meta,
-            )
+        size = entry.get("size")
+        return DistFile(
+            filename=filename,
+            url=file_url,
+            sha256=(entry.get("hashes") or {}).get("sha256"),
+            requires_python=entry.get("requires-python") or None,
+            yanked=bool(yanked),
+            yanked_reason=yanked if isinstance(yanked, str) and yanked else None,
+            upload_time=_parse_time(entry.get("upload-time")),
+            size=size if isinstance(size, int) else None,
+            metadata_sha256=meta_hash,
+            has_metadata_file=has_meta,
         )
-    return ProjectPage(name=name, index_url=index_url, files=tuple(files))
+    except (KeyError, TypeError, AttributeError):
+        return None
 
 
 class _AnchorParser(HTMLParser):
@@ -140,7 +148,7 @@ def parse_html_page(body: bytes, url: str, name: NormalizedName, index_url: str)
                 has_metadata_file=has_meta,
             )
         )
-    return ProjectPage(name=name, index_url=index_url, files=tuple(files))
+    return ProjectPage.of(name, index_url, files)
 
 
 def parse_page(
@@ -149,52 +157,3 @@ def parse_page(
     if content_type.split(";")[0].strip() == JSON_CONTENT_TYPE:
         return parse_json_page(body, url, name, index_url)
     return parse_html_page(body, url, name, index_url)
-
-
-def page_to_json(page: ProjectPage) -> dict[str, object]:
-    """The cached form of a parsed page (PEP 691-shaped, so it is readable by eye)."""
-    return {
-        "name": page.name,
-        "index": page.index_url,
-        "files": [
-            {
-                "filename": f.filename,
-                "url": f.url,
-                "sha256": f.sha256,
-                "requires-python": f.requires_python,
-                "yanked": f.yanked_reason or f.yanked,
-                "upload-time": f.upload_time,
-                "size": f.size,
-                "core-metadata": (
-                    ({"sha256": f.metadata_sha256} if f.metadata_sha256 else True)
-                    if f.has_metadata_file
-                    else False
-                ),
-            }
-            for f in page.files
-        ],
-    }
-
-
-def page_from_json(data: dict[str, object]) -> ProjectPage:
-    files = []
-    for e in data["files"]:  # type: ignore[union-attr]
-        has_meta, meta_hash = _metadata_hash(e.get("core-metadata"))
-        yanked = e.get("yanked")
-        files.append(
-            DistFile(
-                filename=e["filename"],
-                url=e["url"],
-                sha256=e.get("sha256"),
-                requires_python=e.get("requires-python"),
-                yanked=bool(yanked),
-                yanked_reason=yanked if isinstance(yanked, str) else None,
-                upload_time=_parse_time(e.get("upload-time")),
-                size=e.get("size"),
-                metadata_sha256=meta_hash,
-                has_metadata_file=has_meta,
-            )
-        )
-    return ProjectPage(
-        name=NormalizedName(str(data["name"])), index_url=str(data["index"]), files=tuple(files)
-    )

@@ -172,7 +172,7 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
         identifier: str,
         requirements: Mapping[str, Iterator[Any]],
         incompatibilities: Mapping[str, Iterator[Any]],
-    ) -> list[Any]:
+    ) -> Any:
         reqs = list(requirements[identifier])
         if identifier == PYTHON:
             candidate = PythonCandidate(self.target.python.lowest)
@@ -196,11 +196,10 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
             s.version for r in reqs for s in r.specifier if s.operator in ("==", "===")
         }
         allow_pre = self.prerelease == "allow" or any(s.prereleases for s in specs if len(s))
-        all_candidates = self.finder.candidates(name)
+        project = self.finder.candidates(name)
 
-        def select(prereleases: bool) -> list[Candidate]:
-            chosen = []
-            for cand in all_candidates:
+        def select(prereleases: bool) -> Iterator[Candidate]:
+            for cand in project:
                 if cand.yanked and not self._pinned_to(cand, exact_pins):
                     continue
                 if not all(s.contains(cand.version, prereleases=prereleases) for s in specs):
@@ -208,15 +207,21 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
                 full = cand.with_extras(extras) if extras else cand
                 if full.key in bad:
                     continue
-                chosen.append(full)
-            return chosen
+                yield full
 
-        found = select(allow_pre)
-        if not found and self.prerelease == "if-necessary" and not allow_pre:
-            found = select(True)
-        if self._on_candidates is not None:
-            self._on_candidates(identifier, found)
-        return found
+        def matches() -> Iterator[Candidate]:
+            found = False
+            for candidate in select(allow_pre):
+                if not found and self._on_candidates is not None:
+                    self._on_candidates(identifier, [candidate])
+                found = True
+                yield candidate
+            if not found and self.prerelease == "if-necessary" and not allow_pre:
+                yield from select(True)
+
+        # resolvelib takes a factory and iterates it lazily: versions the solver never
+        # reaches are never checked against the target.
+        return matches  # type: ignore[return-value]
 
     @staticmethod
     def _pinned_to(candidate: Candidate, pins: set[str]) -> bool:

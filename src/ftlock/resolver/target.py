@@ -212,7 +212,22 @@ class Target:
         parts = filename[:-4].split("-") if filename.endswith(".whl") else []
         if len(parts) not in (5, 6):
             return None
-        interps, abis, plats = (p.lower().split(".") for p in parts[-3:])
+        triple = "-".join(parts[-3:]).lower()
+        memo = self._memo_tags
+        if triple not in memo:
+            memo[triple] = self._tags_priority(triple)
+        return memo[triple]
+
+    @cached_property
+    def _memo_tags(self) -> dict[str, int | None]:
+        return {}
+
+    @cached_property
+    def _memo_python(self) -> dict[str | None, bool]:
+        return {}
+
+    def _tags_priority(self, tag_triple: str) -> int | None:
+        interps, abis, plats = (p.split(".") for p in tag_triple.split("-"))
         rank = self._tag_rank
         best: int | None = None
         for i in interps:
@@ -227,7 +242,14 @@ class Target:
         """Whether every Python of the target satisfies ``Requires-Python``.
 
         Malformed specifiers (they exist on real indexes) are ignored, as pip does.
+        Memoised: the same few strings recur on every page.
         """
+        memo = self._memo_python
+        if requires_python not in memo:
+            memo[requires_python] = self._admits_python(requires_python)
+        return memo[requires_python]
+
+    def _admits_python(self, requires_python: str | None) -> bool:
         if not requires_python or not requires_python.strip():
             return True
         try:
