@@ -65,7 +65,33 @@ def _command_line(argv: list[str]) -> str:
     return "ftlock " + shlex.join(kept)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _RecordingGroup(click.Group):
+    """Keeps the raw arguments, so the lock header shows the command actually given —
+    also when ftlock runs in-process (tests, ``main(args)``), where sys.argv is not ours."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["ftlock.argv"] = list(args)
+        return super().parse_args(ctx, args)
+
+    def main(self, *args, **kwargs):  # type: ignore[no-untyped-def, override]
+        """Usage errors are one ``error:`` line and exit 2, like every other input error."""
+        kwargs["standalone_mode"] = False
+        try:
+            code = super().main(*args, **kwargs)
+        except click.ClickException as exc:
+            no_args_help = getattr(click.exceptions, "NoArgsIsHelpError", ())
+            if isinstance(exc, no_args_help):  # plain `ftlock`: show help, not an "error"
+                click.echo(exc.format_message(), err=True)
+            else:
+                click.echo(f"error: {exc.format_message()}", err=True)
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("error: aborted", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+@click.group(cls=_RecordingGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="ftlock")
 def main() -> None:
     """ftlock: one atomic, hash-pinned install set for fine-tuning stacks."""
@@ -116,7 +142,8 @@ def solve(requirements: tuple[str, ...], output: str | None, quiet: bool, verbos
     )
     try:
         resolution = _with_progress(request, quiet)
-        text = render(resolution, _command_line(sys.argv[1:]))
+        argv = click.get_current_context().meta.get("ftlock.argv", sys.argv[1:])
+        text = render(resolution, _command_line(argv))
         if output is None or output == "-":
             click.echo(text, nl=False)
         else:

@@ -15,6 +15,12 @@ def write_atomic(path: Path, text: str) -> None:
     plain ``open(..., "w")`` would.
     """
     path = Path(path)
+    if path.exists() and not path.is_file():
+        # /dev/null, a FIFO, /dev/stdout: renaming over them would replace the device
+        # (as root: /dev/null itself) with a regular file.  Write through instead.
+        with open(path, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+        return
     directory = path.parent if str(path.parent) else Path(".")
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
     try:

@@ -10,8 +10,17 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
+from packaging.version import InvalidVersion, Version
+
 from ftlock.resolver.candidates import PYTHON, Requirement
 from ftlock.resolver.target import Target
+
+
+def _is_prerelease(version: str) -> bool:
+    try:
+        return Version(version).is_prerelease
+    except InvalidVersion:
+        return False
 
 
 def _who(parent: Any) -> str:
@@ -66,6 +75,8 @@ def explain_conflict(
     required_by: Mapping[str, str] | None = None,
     versions_of: Callable[[str], list[str]] | None = None,
     asked: Mapping[str, Mapping[Any, tuple[Requirement, Any]]] | None = None,
+    constraints: Mapping[str, Any] | None = None,
+    prerelease: str = "explicit",
 ) -> str:
     required_by = required_by or {}
     asked = asked or {}
@@ -86,7 +97,10 @@ def explain_conflict(
                 )
             continue
         said = [f"{_who(i.parent)} {i.requirement.describe()}" for i in infos]
-        if len({i.requirement.describe() for i in infos}) == 1 and len(infos) >= 1:
+        constraint = (constraints or {}).get(name)
+        if constraint is not None and str(constraint):
+            said.append(f"a constraints file limits it to {name}{constraint}")
+        if len(said) == 1:
             available = versions_of(name) if versions_of else []
             tail = (
                 f" (versions for {target.describe()}: {', '.join(available[:6])}"
@@ -94,6 +108,10 @@ def explain_conflict(
                 if available
                 else f" (no version of {name} installs on {target.describe()})"
             )
+            if prerelease == "explicit" and available and any(
+                _is_prerelease(v) for v in available
+            ):
+                tail += "; pre-releases are used only when a specifier names one or with --prerelease if-necessary/allow"
             parts.append(f"no version of {name} satisfies: {said[0]}{tail}")
         else:
             parts.append(f"conflicting requirements on {name}: " + "; ".join(said))

@@ -7,6 +7,7 @@ exceptions, so messages stay one line and never leak credentials.
 
 from __future__ import annotations
 
+import logging
 import ssl
 import threading
 import time
@@ -22,6 +23,7 @@ from ftlock.errors import IndexResponseError, IndexUnreachable
 from ftlock.resolver.indexes import redact
 
 TRANSIENT_STATUS = {429, 500, 502, 503, 504}
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -45,11 +47,15 @@ class Http:
         timeout: float = 30.0,
         retries: int = 3,
         max_connections: int = 24,
+        credentials: tuple[tuple[str, str, str], ...] = (),
     ) -> None:
         verify: ssl.SSLContext | bool = True
         if cert and Path(cert).exists():
             verify = ssl.create_default_context(cafile=cert)
         self.retries = retries
+        # Index credentials live here only, keyed by host: URLs everywhere else (cache,
+        # lock, logs, errors) carry none, yet files on the same host still authenticate.
+        self._auth = {netloc: (user, password) for netloc, user, password in credentials}
         self.requests = 0
         self.bytes = 0
         self._count_lock = threading.Lock()
@@ -79,7 +85,7 @@ class Http:
         delay = 0.5
         for attempt in range(self.retries + 1):
             try:
-                response = self._client.get(url, headers=headers)
+                response = self._client.get(url, headers=headers, auth=self._auth_for(url))
             except (httpx.TransportError, httpx.TooManyRedirects) as exc:
                 if attempt < self.retries and not isinstance(exc, httpx.TooManyRedirects):
                     time.sleep(delay)
@@ -87,6 +93,7 @@ class Http:
                     continue
                 reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                 raise IndexUnreachable(f"cannot reach {redact(url)}: {reason}") from None
+            log.debug("GET %s %s -> %s", redact(url), (headers or {}).get("Range", ""), response.status_code)
             with self._count_lock:
                 self.requests += 1
                 self.bytes += len(response.content)
@@ -106,6 +113,15 @@ class Http:
                 response.content,
             )
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _auth_for(self, url: str) -> tuple[str, str] | httpx._client.UseClientDefault:
+        parts = urlsplit(url)
+        if parts.username is None and self._auth:
+            host = parts.hostname or ""
+            found = self._auth.get(f"{host}:{parts.port}" if parts.port else host)
+            if found is not None:
+                return found
+        return httpx.USE_CLIENT_DEFAULT
 
     def _get_file(self, url: str, headers: dict[str, str]) -> Fetched:
         path = Path(url2pathname(unquote(urlsplit(url).path)))

@@ -14,7 +14,7 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from ftlock.errors import UsageError
 
@@ -99,9 +99,10 @@ def read_pip_config(files: list[Path] | None = None) -> dict[str, str]:
 class IndexSettings:
     """The ordered indexes and connection settings of one solve."""
 
-    urls: tuple[str, ...]
+    urls: tuple[str, ...]  # without credentials: safe to log, cache and write
     cert: str | None = None
     default_url: str | None = None  # the index pip would use with no configuration at all
+    credentials: tuple[tuple[str, str, str], ...] = ()  # (host[:port], user, password)
 
     @classmethod
     def discover(
@@ -124,8 +125,15 @@ class IndexSettings:
         if not primary:
             primary = default = pip_default_index()
         urls: list[str] = []
+        credentials: list[tuple[str, str, str]] = []
         for url in (primary, *extras):
             normalised = _normalise(url)
+            parts = urlsplit(normalised)
+            if parts.username is not None:
+                host = parts.hostname or ""
+                netloc = f"{host}:{parts.port}" if parts.port else host
+                credentials.append((netloc, unquote(parts.username), unquote(parts.password or "")))
+                normalised = redact(normalised)
             if normalised not in urls:
                 urls.append(normalised)
         cert = (
@@ -134,4 +142,4 @@ class IndexSettings:
             or env.get("SSL_CERT_FILE")
             or env.get("REQUESTS_CA_BUNDLE")
         )
-        return cls(tuple(urls), cert=cert or None, default_url=default)
+        return cls(tuple(urls), cert=cert or None, default_url=default, credentials=tuple(credentials))

@@ -13,6 +13,7 @@ import email.parser
 import email.policy
 import hashlib
 import io
+import logging
 import tarfile
 import tempfile
 import zipfile
@@ -28,6 +29,9 @@ from ftlock.resolver.http import Http
 from ftlock.resolver.indexes import redact
 from ftlock.resolver.models import DistFile, Metadata
 from ftlock.resolver.rangezip import RangeNotSupported, SparseRemoteFile
+
+
+log = logging.getLogger(__name__)
 
 
 def parse_metadata(raw: bytes | str, source: str) -> Metadata:
@@ -128,7 +132,15 @@ def extract_archive(archive_bytes: bytes, filename: str, dest: Path) -> Path:
             zf.extractall(dest)
     else:
         with tarfile.open(fileobj=io.BytesIO(archive_bytes), mode="r:*") as tf:
-            tf.extractall(dest, filter="data")
+            if hasattr(tarfile, "data_filter"):
+                tf.extractall(dest, filter="data")
+            else:  # Python < 3.10.12 / 3.11.4: check paths ourselves
+                for member in tf.getmembers():
+                    if member.name.startswith("/") or ".." in Path(member.name).parts:
+                        raise MetadataError(f"{filename}: unsafe path {member.name!r} in archive")
+                    if member.issym() or member.islnk():
+                        raise MetadataError(f"{filename}: links are not allowed in sdists")
+                tf.extractall(dest)
     entries = [p for p in dest.iterdir()]
     return entries[0] if len(entries) == 1 and entries[0].is_dir() else dest
 
@@ -141,6 +153,7 @@ class MetadataFetcher:
     offline: bool = False
 
     def get(self, project: str, file: DistFile) -> Metadata:
+        log.debug("metadata of %s", file.filename)
         if file.sha256:
             cached = self.cache.get_metadata(file.sha256)
             if cached is not None:

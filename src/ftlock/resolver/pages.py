@@ -10,7 +10,7 @@ import json
 from datetime import datetime, timezone
 from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import unquote, urldefrag, urljoin
+from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
 from packaging.utils import NormalizedName
 
@@ -126,7 +126,7 @@ def parse_html_page(body: bytes, url: str, name: NormalizedName, index_url: str)
         if not href:
             continue
         absolute, fragment = urldefrag(urljoin(base, href))
-        filename = unquote(absolute.rsplit("/", 1)[-1]) or text
+        filename = unquote(urlsplit(absolute).path.rsplit("/", 1)[-1]) or text
         sha256 = None
         if fragment.startswith("sha256="):
             sha256 = fragment.removeprefix("sha256=")
@@ -142,7 +142,7 @@ def parse_html_page(body: bytes, url: str, name: NormalizedName, index_url: str)
                 url=absolute,
                 sha256=sha256,
                 requires_python=attrs.get("data-requires-python") or None,
-                yanked=yanked_attr is not None,
+                yanked="data-yanked" in attrs,  # PEP 592: the attribute may have no value
                 yanked_reason=yanked_attr or None,
                 metadata_sha256=meta_hash,
                 has_metadata_file=has_meta,

@@ -216,14 +216,16 @@ class Prefetcher:
 def _input_requirement(line: InputLine, target: Target) -> Requirement | None:
     """Parse one user requirement; None when its marker excludes the target."""
     text = line.text.strip()
-    if looks_like_path(text) or "://" in text.split(";")[0] and " @ " not in text:
+    named = " @ " in text.split(";")[0]
+    if not named and (looks_like_path(text) or "://" in text.split(";")[0]):
         if "://" in text:
             url = text
         else:
             base = line.base_dir or Path.cwd()
             path = (base / Path(text).expanduser()).resolve()
             if not path.exists():
-                raise UsageError(f"{line.origin}: {text!r} is neither a requirement nor an existing path")
+                where = "" if line.origin == "requested" else f"{line.origin}: "
+                raise UsageError(f"{where}{text!r} is neither a requirement nor an existing path")
             url = path.as_uri()
         return Requirement(canonicalize_name("<direct>"), url=url, text=text)
     try:
@@ -262,7 +264,9 @@ def solve(request: SolveRequest, on_progress: Callable[[int, str], None] | None 
     inputs = gather_inputs(request)
     if not inputs.requirements:
         raise UsageError("nothing to solve: give requirements as arguments or with -r FILE")
-    requirements = [r for r in (_input_requirement(l, target) for l in inputs.requirements) if r]
+    parsed = [(line, _input_requirement(line, target)) for line in inputs.requirements]
+    requirements = [req for _, req in parsed if req is not None]
+    origins = [line.origin for line, req in parsed if req is not None]
     constraints: dict[str, SpecifierSet] = {}
     for line in inputs.constraints:
         req = _input_requirement(line, target)
@@ -283,6 +287,7 @@ def solve(request: SolveRequest, on_progress: Callable[[int, str], None] | None 
         timeout=request.timeout,
         retries=request.retries,
         max_connections=request.concurrency,
+        credentials=settings.credentials,
     )
     pool = ThreadPoolExecutor(max_workers=request.concurrency, thread_name_prefix="ftlock")
     policy = FetchPolicy(
@@ -335,6 +340,8 @@ def solve(request: SolveRequest, on_progress: Callable[[int, str], None] | None 
                     provider.required_by,
                     lambda name: [str(c.version) for c in finder.candidates(name)],
                     provider.asked,
+                    constraints,
+                    prerelease,
                 )
             ) from None
         except ResolutionTooDeep:
@@ -345,7 +352,7 @@ def solve(request: SolveRequest, on_progress: Callable[[int, str], None] | None 
     finally:
         prefetcher.stopped = True
         pool.shutdown(wait=False, cancel_futures=True)
-    packages = _locked_packages(result, inputs, resolved_requirements)
+    packages = _locked_packages(result, origins, resolved_requirements)
     http.close()
     stats = SolveStats(time.perf_counter() - started, http.requests, http.bytes)
     return Resolution(
@@ -359,12 +366,11 @@ def solve(request: SolveRequest, on_progress: Callable[[int, str], None] | None 
 
 
 def _locked_packages(
-    result, inputs: ParsedInputs, requirements: list[Requirement]
+    result, input_origins: list[str], requirements: list[Requirement]
 ) -> tuple[LockedPackage, ...]:  # type: ignore[no-untyped-def]
     origins: dict[str, list[str]] = {}
-    for line, req in zip(inputs.requirements, requirements):
-        if req is not None:
-            origins.setdefault(req.name, []).append(line.origin)
+    for origin, req in zip(input_origins, requirements, strict=True):
+        origins.setdefault(req.name, []).append(origin)
     parents: dict[str, set[str]] = {}
     for identifier in result.mapping:
         for parent in result.graph.iter_parents(identifier):
