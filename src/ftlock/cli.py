@@ -42,8 +42,14 @@ def _parse_date(ctx: click.Context, param: click.Parameter, value: str | None) -
 
 # Options that change how ftlock runs but never what it writes: left out of the lock's
 # header so the same inputs give the same bytes however verbose or cached the run was.
-_NOT_RECORDED_FLAGS = {"-q", "--quiet", "-v", "--verbose", "--no-cache", "--offline", "--refresh"}
-_NOT_RECORDED_VALUES = {"--cache-dir", "--concurrency", "--timeout", "--retries", "--page-ttl"}
+# Knowledge switches are reported by their own header line, and only when a rule they turn
+# off concerns the locked packages (so unrelated solves stay byte-identical).
+_NOT_RECORDED_FLAGS = {
+    "-q", "--quiet", "-v", "--verbose", "--no-cache", "--offline", "--refresh", "--no-knowledge",
+}
+_NOT_RECORDED_VALUES = {
+    "--cache-dir", "--concurrency", "--timeout", "--retries", "--page-ttl", "--ignore-rule",
+}
 
 
 def _command_line(argv: list[str]) -> str:
@@ -117,6 +123,9 @@ def main() -> None:
 @click.option("--concurrency", type=click.IntRange(1, 128), default=16, show_default=True, help="Parallel HTTP requests.")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True, help="Seconds before an HTTP request times out.")
 @click.option("--retries", type=click.IntRange(0, 20), default=3, show_default=True, help="Retries for transient HTTP failures.")
+@click.option("--feature", "features", multiple=True, metavar="NAME", help="Declare a usage that knowledge rules depend on, e.g. load_in_8bit, load_in_4bit (repeatable).")
+@click.option("--no-knowledge", is_flag=True, help="Solve without the knowledge overlay (the lock header names the rules that would have applied).")
+@click.option("--ignore-rule", "ignore_rules", multiple=True, metavar="ID", help="Turn one knowledge rule off (repeatable; see `ftlock kb list`).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress or summary on stderr.")
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging and full tracebacks.")
 def solve(requirements: tuple[str, ...], output: str | None, quiet: bool, verbose: bool, **options) -> None:  # type: ignore[no-untyped-def]
@@ -138,6 +147,8 @@ def solve(requirements: tuple[str, ...], output: str | None, quiet: bool, verbos
         requirement_files=tuple(options.pop("requirement_files")),
         constraint_files=tuple(options.pop("constraint_files")),
         extra_index_urls=tuple(options.pop("extra_index_url")),
+        features=tuple(options.pop("features")),
+        ignore_rules=tuple(options.pop("ignore_rules")),
         **options,
     )
     try:
@@ -158,6 +169,8 @@ def solve(requirements: tuple[str, ...], output: str | None, quiet: bool, verbos
             raise
         click.echo(f"error: cannot write {output}: {exc.strerror}", err=True)
         sys.exit(1)
+    for warning in resolution.warnings:
+        click.echo(f"warning: {warning}", err=True)
     if not quiet:
         stats = resolution.stats
         click.echo(

@@ -58,6 +58,7 @@ def render(resolution: Resolution, command: str) -> str:
     ]
     if resolution.exclude_newer is not None:
         header.append(f"# Exclude newer than: {resolution.exclude_newer.isoformat()}")
+    header += [f"# {note}" for note in resolution.header_notes]
     header += [
         "# Install: pip install --require-hashes --no-deps -r <this file>",
         "#",
@@ -70,4 +71,5 @@ def render(resolution: Resolution, command: str) -> str:
             body.append(f"# {package.name}: pip cannot hash-check git sources")
         body += _requirement_line(package)
         body += _via_lines(package)
+        body += [f"    # {note}" for note in package.notes]
     return "\n".join(header + body) + "\n"

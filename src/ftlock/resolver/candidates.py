@@ -41,10 +41,20 @@ class Requirement:
     extras: frozenset[str] = frozenset()
     url: str | None = None
     text: str = ""  # as written (PEP 508), for messages
+    # knowledge rules: a version range the package must stay out of, whether an absent
+    # package satisfies the requirement, and the rule that added it
+    exclude: SpecifierSet | None = None
+    optional: bool = False
+    rule: Any = field(default=None, compare=False)
 
     @property
     def identifier(self) -> str:
         return identifier_of(self.name, self.extras)
+
+    def accepts_version(self, version: Version) -> bool:
+        if not self.specifier.contains(version, prereleases=True):
+            return False
+        return self.exclude is None or not self.exclude.contains(version, prereleases=True)
 
     @property
     def pins_exactly(self) -> bool:
@@ -55,6 +65,8 @@ class Requirement:
         return any(s.operator in ("<", "<=", "~=", "==", "===") for s in self.specifier)
 
     def describe(self) -> str:
+        if self.exclude is not None:
+            return f"{self.name} not {self.exclude}" + (" (if installed)" if self.optional else "")
         if self.text:
             return self.text
         extras = f"[{','.join(sorted(self.extras))}]" if self.extras else ""
@@ -116,6 +128,28 @@ class Candidate:
 
     def __repr__(self) -> str:
         return f"{self.identifier}=={self.version}"
+
+
+@dataclass(frozen=True)
+class AbsentCandidate:
+    """"Not installed": the first choice for a package only knowledge rules mention.
+
+    Conflict rules add optional requirements ("B must not be in Y, if present"); an absent
+    B satisfies them, so rules never pull packages in.  Writers drop these candidates.
+    """
+
+    name: NormalizedName
+    version: None = None
+    extras: frozenset[str] = frozenset()
+    url: None = None
+
+    @property
+    def identifier(self) -> str:
+        return self.name
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.name, "<absent>")
 
 
 @dataclass(frozen=True)

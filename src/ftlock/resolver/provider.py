@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any, Literal, Union
 
@@ -27,11 +27,13 @@ from resolvelib import AbstractProvider
 from ftlock.errors import MetadataError
 from ftlock.resolver.candidates import (
     PYTHON,
+    AbsentCandidate,
     Candidate,
     CandidateFinder,
     PythonCandidate,
     Requirement,
 )
+from ftlock.knowledge.engine import Knowledge
 from ftlock.resolver.models import Metadata
 from ftlock.resolver.target import Target
 
@@ -96,7 +98,9 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
         prerelease: Prerelease = "explicit",
         on_dependencies: Callable[[Candidate, list[Requirement]], None] | None = None,
         on_candidates: Callable[[str, list[Candidate]], None] | None = None,
+        knowledge: Knowledge | None = None,
     ) -> None:
+        self.knowledge = knowledge
         self.finder = finder
         self.metadata = metadata
         self.target = target
@@ -147,6 +151,7 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
     ) -> Any:
         infos = list(information[identifier])
         reqs = [i.requirement for i in infos]
+        only_rules = all(getattr(r, "optional", False) for r in reqs)
         direct = any(getattr(r, "url", None) for r in reqs)
         pinned = any(getattr(r, "pins_exactly", False) for r in reqs)
         bounded = any(getattr(r, "upper_bounded", False) for r in reqs)
@@ -158,6 +163,7 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
             depth = min(depth, self._depth.get(info.parent.identifier, math.inf) + 1)
         self._depth[identifier] = min(self._depth.get(identifier, math.inf), depth)
         return (
+            only_rules,  # decided last, after every real requirement had its chance
             not direct,
             not pinned,
             depth,
@@ -181,6 +187,10 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
         name = reqs[0].name if reqs else canonicalize_name(identifier.split("[")[0])
         extras = reqs[0].extras if reqs else frozenset()
         bad = {c.key for c in incompatibilities[identifier]}
+        if reqs and all(r.optional for r in reqs):
+            absent = AbsentCandidate(name)
+            return [] if absent.key in bad else [absent]
+        excludes = [r.exclude for r in reqs if r.exclude is not None]
         urls = {r.url for r in reqs if r.url}
         if name in self.direct or urls:
             base = self.direct.get(name)
@@ -203,6 +213,8 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
                 if cand.yanked and not self._pinned_to(cand, exact_pins):
                     continue
                 if not all(s.contains(cand.version, prereleases=prereleases) for s in specs):
+                    continue
+                if any(x.contains(cand.version, prereleases=True) for x in excludes):
                     continue
                 full = cand.with_extras(extras) if extras else cand
                 if full.key in bad:
@@ -237,20 +249,40 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
     def _accepts(self, requirement: Requirement, candidate: Candidate) -> bool:
         if requirement.url:
             return requirement.url == candidate.url
-        return requirement.specifier.contains(candidate.version, prereleases=True)
+        return requirement.accepts_version(candidate.version)
 
     def is_satisfied_by(self, requirement: Any, candidate: Any) -> bool:
         if isinstance(candidate, PythonCandidate):
             return self.target.admits_python(str(requirement.specifier))
+        if isinstance(candidate, AbsentCandidate):
+            return requirement.optional
         if requirement.url:
-            return requirement.url == candidate.url
-        return requirement.specifier.contains(candidate.version, prereleases=True)
+            return requirement.url == candidate.url and (
+                requirement.exclude is None or requirement.accepts_version(candidate.version)
+            )
+        return requirement.accepts_version(candidate.version)
 
     # -- dependencies ------------------------------------------------------------------------
-    def get_dependencies(self, candidate: Any) -> list[Requirement]:
-        if isinstance(candidate, PythonCandidate):
-            return []
+    def _record(self, dep: Requirement, parent: Candidate) -> None:
+        self.asked.setdefault(dep.identifier, {})[(dep.describe(), parent.key)] = (dep, parent)
+
+    def _metadata(self, candidate: Candidate) -> Metadata:
+        """Published metadata, or a knowledge rule's correction of it (no fetch needed
+        when the rule supplies the whole Requires-Dist)."""
+        rule = self.knowledge.metadata_rule(candidate.name, candidate.version) if self.knowledge else None
+        if rule is not None and rule.requires_dist is not None:
+            return Metadata(
+                candidate.name, str(candidate.version), rule.requires_dist, rule.requires_python
+            )
         metadata = self.metadata(candidate)
+        if rule is not None and rule.requires_python is not None:
+            metadata = replace(metadata, requires_python=rule.requires_python)
+        return metadata
+
+    def get_dependencies(self, candidate: Any) -> list[Requirement]:
+        if isinstance(candidate, (PythonCandidate, AbsentCandidate)):
+            return []
+        metadata = self._metadata(candidate)
         if canonicalize_name(metadata.name) != candidate.name:
             raise MetadataError(
                 f"{candidate.name} {candidate.version}: metadata names another project "
@@ -282,10 +314,19 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
                 continue  # a package requiring itself (often via extras)
             deps.append(dep)
             self.required_by.setdefault(dep.name, candidate.name)
-            self.asked.setdefault(dep.identifier, {})[(dep.describe(), candidate.key)] = (
-                dep,
-                candidate,
-            )
+            self._record(dep, candidate)
+        if self.knowledge is not None and not candidate.extras:
+            for spec in self.knowledge.requirements_for(candidate.name, candidate.version):
+                dep = Requirement(
+                    canonicalize_name(spec.name),
+                    spec.specifier,
+                    exclude=spec.exclude,
+                    optional=spec.optional,
+                    rule=spec.rule,
+                    text=f"{spec.name}{spec.specifier}" if spec.exclude is None else "",
+                )
+                deps.append(dep)
+                self._record(dep, candidate)
         if self._on_dependencies is not None:
             self._on_dependencies(candidate, deps)
         return deps

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -28,7 +28,14 @@ from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
 
 from ftlock.errors import FtlockError, NoSolution, UsageError
 from ftlock.resolver.cache import Cache, default_cache_dir
-from ftlock.resolver.candidates import PYTHON, Candidate, CandidateFinder, Requirement
+from ftlock.knowledge.engine import Knowledge, TargetFacts
+from ftlock.resolver.candidates import (
+    PYTHON,
+    AbsentCandidate,
+    Candidate,
+    CandidateFinder,
+    Requirement,
+)
 from ftlock.resolver.direct import DirectResolver, looks_like_path
 from ftlock.resolver.explain import explain_conflict
 from ftlock.resolver.http import Http
@@ -63,6 +70,9 @@ class SolveRequest:
     concurrency: int = 16
     timeout: float = 30.0
     retries: int = 3
+    features: tuple[str, ...] = ()
+    no_knowledge: bool = False
+    ignore_rules: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -74,6 +84,7 @@ class LockedPackage:
     url: str | None
     required_by: tuple[str, ...]
     yanked: bool = False
+    notes: tuple[str, ...] = ()  # knowledge rules that shaped this pin
 
 
 @dataclass(frozen=True)
@@ -91,6 +102,8 @@ class Resolution:
     default_index: str | None
     exclude_newer: datetime | None
     stats: SolveStats = field(compare=False)
+    header_notes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
 
 
 class Progress(BaseReporter):  # type: ignore[type-arg]
@@ -302,6 +315,11 @@ def solve(request: SolveRequest, on_progress: Callable[[int, str], None] | None 
     fetcher = MetadataFetcher(http, cache, no_build=request.no_build, offline=request.offline)
     metadata = MetadataService(fetcher, pool.submit, direct)
     prefetcher = Prefetcher(index, finder, metadata, target, pool.submit)
+    knowledge = Knowledge(
+        facts=TargetFacts(features=frozenset(request.features)),
+        ignored=request.ignore_rules,
+        enabled=not request.no_knowledge,
+    )
     try:
         resolved_requirements = []
         direct_candidates: dict[str, Candidate] = {}
@@ -326,6 +344,7 @@ def solve(request: SolveRequest, on_progress: Callable[[int, str], None] | None 
             prerelease=prerelease,
             on_dependencies=prefetcher.dependencies_found,
             on_candidates=prefetcher.candidates_found,
+            knowledge=knowledge,
         )
         provider.direct.update(direct_candidates)
         resolver: Resolver = Resolver(provider, Progress(on_progress))
@@ -352,8 +371,20 @@ def solve(request: SolveRequest, on_progress: Callable[[int, str], None] | None 
     finally:
         prefetcher.stopped = True
         pool.shutdown(wait=False, cancel_futures=True)
-    packages = _locked_packages(result, origins, resolved_requirements)
+    packages = _locked_packages(result, origins, resolved_requirements, finder)
     http.close()
+    pinned = {p.name: p.version for p in packages}
+    warnings = []
+    warn_notes: dict[str, list[str]] = {}
+    for violation in knowledge.violations(pinned, severities=("warn",)):
+        warnings.append(violation.line())
+        note = f"ftlock warning: {violation.message} — rule {violation.rule.id}, {violation.rule.source}"
+        for involved in violation.packages:
+            warn_notes.setdefault(involved.split(" ")[0], []).append(note)
+    if warn_notes:
+        packages = tuple(
+            replace(p, notes=p.notes + tuple(warn_notes.get(p.name, ()))) for p in packages
+        )
     stats = SolveStats(time.perf_counter() - started, http.requests, http.bytes)
     return Resolution(
         packages=packages,
@@ -362,11 +393,42 @@ def solve(request: SolveRequest, on_progress: Callable[[int, str], None] | None 
         default_index=settings.default_url,
         exclude_newer=request.exclude_newer,
         stats=stats,
+        header_notes=tuple(knowledge.describe_state(pinned)),
+        warnings=tuple(warnings),
     )
 
 
+def _rule_notes(result, identifier: str, candidate: Candidate, finder: CandidateFinder) -> list[str]:  # type: ignore[no-untyped-def]
+    """Rules that changed this pin: without the rule's requirement, a different (newer)
+    version would have satisfied everything else, or the package would not be here."""
+    criterion = result.criteria.get(identifier)
+    if criterion is None:
+        return []
+    infos = [i for i in criterion.information if i.parent is None or not isinstance(i.parent, AbsentCandidate)]
+    others = [i.requirement for i in infos if i.requirement.rule is None]
+    notes = []
+    for info in infos:
+        req = info.requirement
+        if req.rule is None or info.parent is None:
+            continue
+        changed = False
+        if not others:
+            changed = True  # only the rule asks for this package
+        else:
+            for cand in finder.candidates(candidate.name):
+                if cand.version <= candidate.version:
+                    break
+                if not cand.yanked and all(o.accepts_version(cand.version) for o in others):
+                    changed = not req.accepts_version(cand.version)
+                    break
+        if changed:
+            why = f"{req.describe()} because {info.parent.name} {info.parent.version}"
+            notes.append(f"ftlock: {why} — rule {req.rule.id}, {req.rule.source}")
+    return sorted(set(notes))
+
+
 def _locked_packages(
-    result, input_origins: list[str], requirements: list[Requirement]
+    result, input_origins: list[str], requirements: list[Requirement], finder: CandidateFinder
 ) -> tuple[LockedPackage, ...]:  # type: ignore[no-untyped-def]
     origins: dict[str, list[str]] = {}
     for origin, req in zip(input_origins, requirements, strict=True):
@@ -378,11 +440,15 @@ def _locked_packages(
                 continue
             child = identifier.split("[")[0]
             parent_name = parent.split("[")[0]
-            if parent_name != child and parent_name != PYTHON:
+            if parent_name != child and parent_name != PYTHON and not isinstance(
+                result.mapping.get(parent), AbsentCandidate
+            ):
                 parents.setdefault(child, set()).add(parent_name)
     packages = []
     for identifier, candidate in result.mapping.items():
         if identifier == PYTHON or getattr(candidate, "extras", None):
+            continue
+        if isinstance(candidate, AbsentCandidate):
             continue
         via = sorted(parents.get(candidate.name, set()))
         via += sorted(set(origins.get(candidate.name, [])))
@@ -395,6 +461,7 @@ def _locked_packages(
                 url=candidate.url,
                 required_by=tuple(via),
                 yanked=candidate.yanked,
+                notes=tuple(_rule_notes(result, identifier, candidate, finder)),
             )
         )
     packages.sort(key=lambda p: p.name)

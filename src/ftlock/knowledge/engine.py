@@ -1,0 +1,213 @@
+"""Apply knowledge rules to a solve and to an installed set.
+
+The solver sees rules as ordinary requirements carrying the rule's id:
+
+* a ``conflict`` rule A∈X × B∈Y becomes, once A∈X is pinned, an *optional* requirement
+  "B ∉ Y, if B is present" (and symmetrically from B), which an absent B satisfies — so a
+  rule never pulls a package in, yet the solver backtracks through it like any other
+  requirement;
+* a ``requires`` rule A∈X ⇒ B∈Y becomes, once A∈X is pinned, a real requirement B∈Y;
+* a ``metadata`` rule replaces the package's published ``Requires-Dist``/``Requires-Python``.
+
+Only ``error`` rules are enforced; ``warn`` rules are reported against the result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from ftlock.knowledge.loader import LoadedRule, builtin_rules
+from ftlock.knowledge.models import (
+    Condition,
+    ConflictRule,
+    MetadataRule,
+    PackageRange,
+    RequiresRule,
+)
+
+
+@dataclass(frozen=True)
+class TargetFacts:
+    """What rule conditions are evaluated against."""
+
+    features: frozenset[str] = frozenset()
+    gpu: str | None = None
+    gpu_arch: str | None = None
+    compute_capability: Version | None = None
+    cuda: Version | None = None
+
+    def satisfies(self, when: Condition) -> bool:
+        if when.features and not set(when.features) <= self.features:
+            return False
+        if when.gpu_arch and (self.gpu_arch is None or self.gpu_arch not in when.gpu_arch):
+            return False
+        if when.compute_capability is not None:
+            if self.compute_capability is None:
+                return False
+            if not SpecifierSet(when.compute_capability).contains(self.compute_capability):
+                return False
+        if when.cuda is not None:
+            if self.cuda is None or not SpecifierSet(when.cuda).contains(self.cuda):
+                return False
+        return True
+
+
+@dataclass(frozen=True)
+class RuleRequirementSpec:
+    """A requirement a rule adds when a package version is pinned."""
+
+    rule: ConflictRule | RequiresRule
+    name: str
+    specifier: SpecifierSet = field(default_factory=SpecifierSet)
+    exclude: SpecifierSet | None = None  # conflict: the version must NOT be in this range
+    optional: bool = False  # conflict: satisfied by the package being absent
+
+
+@dataclass(frozen=True)
+class Violation:
+    """A rule broken by a set of installed/pinned versions."""
+
+    rule: ConflictRule | RequiresRule | MetadataRule
+    packages: tuple[str, ...]  # "name version" of the packages involved
+    message: str
+
+    def line(self) -> str:
+        r = self.rule
+        return (
+            f"{', '.join(self.packages)}: {r.summary} [rule {r.id}, {r.severity}] "
+            f"symptom: {r.symptom} | fix: {r.fix} | source: {r.source}"
+        )
+
+
+def _version(value: str | Version) -> Version | None:
+    if isinstance(value, Version):
+        return value
+    try:
+        return Version(value)
+    except InvalidVersion:
+        return None
+
+
+class Knowledge:
+    """The active rules for one target, indexed by the packages they mention."""
+
+    def __init__(
+        self,
+        rules: Sequence[LoadedRule] | None = None,
+        facts: TargetFacts | None = None,
+        ignored: Iterable[str] = (),
+        enabled: bool = True,
+    ) -> None:
+        self.facts = facts or TargetFacts()
+        self.enabled = enabled
+        self.ignored = frozenset(ignored)
+        self.all_rules = tuple(builtin_rules() if rules is None else rules)
+        known = {r.rule.id for r in self.all_rules}
+        unknown = sorted(self.ignored - known)
+        if unknown:
+            from ftlock.errors import UsageError
+
+            raise UsageError(f"--ignore-rule: unknown rule id(s) {', '.join(unknown)}; see `ftlock kb list`")
+        self.active = tuple(
+            r.rule
+            for r in self.all_rules
+            if enabled and r.rule.id not in self.ignored and self.facts.satisfies(r.rule.when)
+        )
+        self._by_package: dict[str, list] = {}
+        for rule in self.active:
+            for name in rule.packages:
+                self._by_package.setdefault(name, []).append(rule)
+
+    def rules_for(self, name: str) -> list:
+        return self._by_package.get(canonicalize_name(name), [])
+
+    # -- solving -----------------------------------------------------------------------------
+    def requirements_for(self, name: str, version: Version) -> list[RuleRequirementSpec]:
+        """Requirements the enforced rules add once ``name==version`` is pinned."""
+        out: list[RuleRequirementSpec] = []
+        for rule in self.rules_for(name):
+            if rule.severity != "error":
+                continue
+            if isinstance(rule, ConflictRule):
+                for mine, other in ((rule.a, rule.b), (rule.b, rule.a)):
+                    if mine.name == name and mine.contains(version):
+                        out.append(
+                            RuleRequirementSpec(
+                                rule, other.name, exclude=other.specifier, optional=True
+                            )
+                        )
+            elif isinstance(rule, RequiresRule):
+                if rule.if_installed.name == name and rule.if_installed.contains(version):
+                    out.append(RuleRequirementSpec(rule, rule.then.name, rule.then.specifier))
+        return out
+
+    def metadata_rule(self, name: str, version: Version) -> MetadataRule | None:
+        for rule in self.rules_for(name):
+            if isinstance(rule, MetadataRule) and rule.package.contains(version):
+                return rule
+        return None
+
+    # -- auditing ----------------------------------------------------------------------------
+    def violations(
+        self, installed: Mapping[str, str | Version], severities: tuple[str, ...] = ("error", "warn")
+    ) -> list[Violation]:
+        """Rules broken by a complete set of installed versions (``name -> version``)."""
+        versions = {canonicalize_name(n): _version(v) for n, v in installed.items()}
+        found: list[Violation] = []
+
+        def have(rng: PackageRange) -> Version | None:
+            v = versions.get(rng.name)
+            return v if v is not None and rng.contains(v) else None
+
+        for rule in self.active:
+            if rule.severity not in severities:
+                continue
+            if isinstance(rule, ConflictRule):
+                va, vb = have(rule.a), have(rule.b)
+                if va is not None and vb is not None:
+                    found.append(
+                        Violation(
+                            rule,
+                            (f"{rule.a.name} {va}", f"{rule.b.name} {vb}"),
+                            f"{rule.a.name} {va} must not be used with {rule.b.name}{rule.b.versions}",
+                        )
+                    )
+            elif isinstance(rule, RequiresRule):
+                va = have(rule.if_installed)
+                if va is None:
+                    continue
+                vb = versions.get(rule.then.name)
+                if vb is None or not rule.then.contains(vb):
+                    shown = f"{rule.then.name} {vb}" if vb is not None else f"{rule.then.name} (missing)"
+                    found.append(
+                        Violation(
+                            rule,
+                            (f"{rule.if_installed.name} {va}", shown),
+                            f"{rule.if_installed.name} {va} needs {rule.then}",
+                        )
+                    )
+        return found
+
+    def describe_state(self, present: Iterable[str]) -> list[str]:
+        """Header lines about disabled/ignored rules — only those that concern ``present``.
+
+        A solve that involves none of a rule's packages is byte-identical whether or not
+        knowledge is on, so unrelated rules are never mentioned.
+        """
+        names = {canonicalize_name(n) for n in present}
+        off = [
+            r.rule
+            for r in self.all_rules
+            if (not self.enabled or r.rule.id in self.ignored)
+            and self.facts.satisfies(r.rule.when)
+            and set(r.rule.packages) <= names
+        ]
+        if not off:
+            return []
+        how = "--no-knowledge" if not self.enabled else "--ignore-rule"
+        return [f"Knowledge rules NOT applied ({how}): " + ", ".join(sorted(r.id for r in off))]

@@ -1,0 +1,85 @@
+"""Load and validate rule files: ``data/*.toml``, one topic per file.
+
+A file holds ``[[conflict]]``, ``[[requires]]`` and ``[[metadata]]`` tables.  Validation
+errors name the file and the rule id (or its position), so a bad edit is easy to find.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import TypeAdapter, ValidationError
+
+from ftlock.errors import FtlockError
+from ftlock.knowledge.models import Rule
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+DATA_DIR = Path(__file__).parent / "data"
+KINDS = ("conflict", "requires", "metadata")
+_ADAPTER: TypeAdapter[Rule] = TypeAdapter(Rule)
+
+
+class KnowledgeError(FtlockError):
+    """A rule file is malformed; the message names the file and the rule."""
+
+
+@dataclass(frozen=True)
+class LoadedRule:
+    rule: Rule
+    file: str  # the data file it came from, for `kb show` and lint messages
+
+
+def load_file(path: Path) -> list[LoadedRule]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise KnowledgeError(f"{path.name}: cannot read ({exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise KnowledgeError(f"{path.name}: invalid TOML ({exc})") from None
+    unknown = set(data) - set(KINDS)
+    if unknown:
+        raise KnowledgeError(
+            f"{path.name}: unknown table(s) {sorted(unknown)}; expected [[conflict]], "
+            "[[requires]] or [[metadata]]"
+        )
+    loaded: list[LoadedRule] = []
+    for kind in KINDS:
+        for position, entry in enumerate(data.get(kind, []), 1):
+            label = entry.get("id", f"{kind} #{position}") if isinstance(entry, dict) else kind
+            try:
+                rule = _ADAPTER.validate_python({**entry, "kind": kind})
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                where = ".".join(str(p) for p in first["loc"][1:]) or "rule"
+                raise KnowledgeError(
+                    f"{path.name}: rule {label!r}: {where}: {first['msg']}"
+                    + (f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else "")
+                ) from None
+            loaded.append(LoadedRule(rule, path.name))
+    return loaded
+
+
+def load_dir(directory: Path = DATA_DIR) -> list[LoadedRule]:
+    rules: list[LoadedRule] = []
+    seen: dict[str, str] = {}
+    for path in sorted(directory.glob("*.toml")):
+        for item in load_file(path):
+            if item.rule.id in seen:
+                raise KnowledgeError(
+                    f"{path.name}: rule id {item.rule.id!r} already used in {seen[item.rule.id]}"
+                )
+            seen[item.rule.id] = path.name
+            rules.append(item)
+    return rules
+
+
+@lru_cache(maxsize=1)
+def builtin_rules() -> tuple[LoadedRule, ...]:
+    return tuple(load_dir())
