@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from ftlock import __version__
-from ftlock.errors import FtlockError
+from ftlock.errors import FtlockError, UsageError
 
 INDEX_HELP = (
     "Package index (PEP 691/503) to use instead of the configured one. Without it: "
@@ -53,7 +53,7 @@ _NOT_RECORDED_VALUES = {
 
 
 def _command_line(argv: list[str]) -> str:
-    from ftlock.resolver.indexes import redact
+    from ftlock.resolver.indexes import redact_text
 
     kept: list[str] = []
     skip_value = False
@@ -67,7 +67,7 @@ def _command_line(argv: list[str]) -> str:
         if name in _NOT_RECORDED_VALUES:
             skip_value = "=" not in arg
             continue
-        kept.append(redact(arg) if "://" in arg else arg)
+        kept.append(redact_text(arg) if "://" in arg else arg)
     return "ftlock " + shlex.join(kept)
 
 
@@ -112,6 +112,7 @@ def main() -> None:
 @click.option("--platform", "platform", default=None, help="Target platform: linux_x86_64 (manylinux_2_28), linux_aarch64, manylinux_2_N_x86_64, macosx_14_0_arm64, win_amd64. Default: this machine.")
 @click.option("-i", "--index-url", default=None, help=INDEX_HELP)
 @click.option("--extra-index-url", multiple=True, help="More indexes, asked in order after --index-url; each project still comes from the first index that has it.")
+@click.option("--allow-insecure-host", "allow_insecure_hosts", multiple=True, metavar="HOST", help="Allow plain http to HOST (or HOST:PORT); repeatable. Without it only https and loopback (localhost, 127.0.0.1, ::1) are used; pip's trusted-host is honoured too.")
 @click.option("--prerelease", type=click.Choice(["allow", "if-necessary", "explicit"]), default=None, help="Pre-releases: 'explicit' (default, like pip) only when a specifier names one; 'if-necessary' also when nothing else fits; 'allow' always.")
 @click.option("--exclude-newer", callback=_parse_date, default=None, metavar="DATE", help="Ignore files uploaded after DATE (YYYY-MM-DD or RFC 3339, UTC); files with no upload time are ignored too.")
 @click.option("--no-build", is_flag=True, help="Never run a PEP 517 build to learn an sdist's metadata; fail naming the package instead.")
@@ -123,7 +124,9 @@ def main() -> None:
 @click.option("--concurrency", type=click.IntRange(1, 128), default=16, show_default=True, help="Parallel HTTP requests.")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True, help="Seconds before an HTTP request times out.")
 @click.option("--retries", type=click.IntRange(0, 20), default=3, show_default=True, help="Retries for transient HTTP failures.")
+@click.option("--gpu", default=None, metavar="NAME", help="Target GPU (see `ftlock gpus`): GPU-specific knowledge rules apply.")
 @click.option("--feature", "features", multiple=True, metavar="NAME", help="Declare a usage that knowledge rules depend on, e.g. load_in_8bit, load_in_4bit (repeatable).")
+@click.option("--rules", "rules", multiple=True, type=click.Path(path_type=Path), metavar="PATH", help="Also apply the rules in this TOML file or directory (a team's own knowledge; see docs/knowledge.md).")
 @click.option("--no-knowledge", is_flag=True, help="Solve without the knowledge overlay (the lock header names the rules that would have applied).")
 @click.option("--ignore-rule", "ignore_rules", multiple=True, metavar="ID", help="Turn one knowledge rule off (repeatable; see `ftlock kb list`).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress or summary on stderr.")
@@ -148,6 +151,7 @@ def solve(requirements: tuple[str, ...], output: str | None, quiet: bool, verbos
         constraint_files=tuple(options.pop("constraint_files")),
         extra_index_urls=tuple(options.pop("extra_index_url")),
         features=tuple(options.pop("features")),
+        rules=tuple(options.pop("rules")),
         ignore_rules=tuple(options.pop("ignore_rules")),
         **options,
     )
@@ -162,7 +166,9 @@ def solve(requirements: tuple[str, ...], output: str | None, quiet: bool, verbos
     except FtlockError as exc:
         if verbose:
             raise
-        click.echo(f"error: {exc}", err=True)
+        from ftlock.resolver.indexes import redact_text
+
+        click.echo(f"error: {redact_text(str(exc))}", err=True)
         sys.exit(exc.exit_code)
     except OSError as exc:
         if verbose:
@@ -194,3 +200,167 @@ def _with_progress(request, quiet: bool):  # type: ignore[no-untyped-def]
             status.update(f"Resolving… {pinned} pinned, now {name}")
 
         return run_solve(request, on_progress=update)
+
+
+def _fail(exc: FtlockError, verbose: bool = False) -> None:
+    if verbose:
+        raise exc
+    click.echo(f"error: {exc}", err=True)
+    sys.exit(exc.exit_code)
+
+
+@main.command()
+@click.argument("file", type=click.Path(path_type=Path), required=False)
+@click.option("--python", "python", default=None, help="Target CPython version (3.11), or the path of an interpreter whose installed packages to audit instead of FILE.")
+@click.option("--platform", "platform", default=None, help="Target platform (as for solve).")
+@click.option("--gpu", default=None, metavar="NAME", help="Target GPU: GPU-specific rules apply.")
+@click.option("--feature", "features", multiple=True, metavar="NAME", help="Declared usage, e.g. load_in_8bit (repeatable).")
+@click.option("-i", "--index-url", default=None, help="Index to read metadata from (default: as for solve).")
+@click.option("--extra-index-url", multiple=True, help="More indexes.")
+@click.option("--cache-dir", type=click.Path(path_type=Path), default=None, help="Cache directory.")
+@click.option("--offline", is_flag=True, help="Use cached metadata only.")
+@click.option("--rules", "rules", multiple=True, type=click.Path(path_type=Path), metavar="PATH", help="Also apply the rules in this TOML file or directory.")
+@click.option("--complete", is_flag=True, help="The set is a whole environment: a requirement on a package it lacks is an error (default for --python PATH).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("-v", "--verbose", is_flag=True, help="Full tracebacks.")
+def check(file: Path | None, python: str | None, platform: str | None, gpu: str | None, features: tuple[str, ...], index_url: str | None, extra_index_url: tuple[str, ...], cache_dir: Path | None, offline: bool, rules: tuple[Path, ...], complete: bool, fmt: str, verbose: bool) -> None:
+    """Audit a pip freeze, a lockfile or a live environment: metadata (like pip check) and knowledge rules.
+
+    Exit 1 when a problem is found, with one line per problem.
+    """
+    from ftlock.knowledge.engine import Knowledge, TargetFacts
+    from ftlock.resolver import audit as audit_mod
+    from ftlock.resolver.solve import Session, SolveRequest
+    from ftlock.resolver.target import Target
+
+    try:
+        live = python is not None and ("/" in python or Path(python).exists())
+        if live:
+            version, installed = audit_mod.read_live_environment(python)  # type: ignore[arg-type]
+            target = Target.from_options(version, platform)
+        else:
+            if file is None:
+                raise UsageError("check needs a FILE (pip freeze output or lockfile) or --python PATH")
+            installed = audit_mod.read_pins(file)
+            target = Target.from_options(python, platform)
+        from ftlock.knowledge.loader import load_rules
+
+        knowledge = Knowledge(load_rules(rules), facts=TargetFacts.build(features, gpu))
+        session = None
+        metadata_of = None
+        if not live:
+            request = SolveRequest(index_url=index_url, extra_index_urls=extra_index_url, cache_dir=cache_dir, offline=offline)
+            session = Session.open(request, target)
+            for name in installed:
+                session.index.prefetch(name)
+            metadata_of = _index_metadata(session)
+        try:
+            report = audit_mod.audit(installed, target, knowledge, metadata_of, complete or live)
+        finally:
+            if session is not None:
+                session.close()
+    except FtlockError as exc:
+        _fail(exc, verbose)
+        return
+    if fmt == "json":
+        click.echo(report.to_json())
+    else:
+        for problem in report.problems:
+            click.echo(problem.line())
+        if report.missing:
+            click.echo(
+                f"note: {len(report.missing)} requirement(s) name packages not in the set "
+                f"(e.g. {report.missing[0]}); --complete treats them as errors",
+                err=True,
+            )
+        if report.unknown:
+            click.echo(
+                f"note: no index metadata for {', '.join(report.unknown)} (checked against rules only)",
+                err=True,
+            )
+        errors = sum(p.severity == "error" for p in report.problems)
+        click.echo(f"{report.checked} packages checked, {errors} problem(s)", err=True)
+    sys.exit(1 if report.failed else 0)
+
+
+def _index_metadata(session):  # type: ignore[no-untyped-def]
+    """(name, version) -> Future[Metadata] of that version's file for the target, or None."""
+    from ftlock.errors import FtlockError as _Err
+
+    def lookup(name: str, version):  # type: ignore[no-untyped-def]
+        try:
+            for candidate in session.finder.candidates(name):
+                if candidate.version == version:
+                    return session.metadata.future(candidate)
+                if candidate.version < version:
+                    break
+        except _Err:
+            return None
+        return None
+
+    return lookup
+
+
+@main.group()
+def kb() -> None:
+    """The knowledge base: sourced rules about combinations that install but break."""
+
+
+@kb.command("list")
+def kb_list() -> None:
+    """One line per rule: id, packages, severity, summary."""
+    from ftlock.knowledge.loader import builtin_rules
+
+    try:
+        rules = builtin_rules()
+    except FtlockError as exc:
+        _fail(exc)
+    for item in rules:
+        r = item.rule
+        click.echo(f"{r.id:<55} {r.kind:<9} {r.severity:<5} {', '.join(r.packages):<32} {r.summary}")
+    click.echo(f"{len(rules)} rules", err=True)
+
+
+@kb.command("show")
+@click.argument("rule_id")
+def kb_show(rule_id: str) -> None:
+    """Everything about one rule, sources included."""
+    from ftlock.knowledge.loader import builtin_rules
+
+    for item in builtin_rules():
+        if item.rule.id == rule_id:
+            data = item.rule.model_dump(mode="json", by_alias=True, exclude_defaults=False)
+            click.echo(f"file: {item.file}")
+            for key, value in data.items():
+                click.echo(f"{key}: {value}")
+            return
+    _fail(UsageError(f"no rule {rule_id!r}; see `ftlock kb list`"))
+
+
+@kb.command("lint")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+def kb_lint(paths: tuple[Path, ...]) -> None:
+    """Validate rule files (default: the built-in ones); exit 1 naming the file and rule."""
+    from ftlock.knowledge.loader import load_dir, load_file
+
+    try:
+        if paths:
+            count = sum(len(load_file(p) if p.is_file() else load_dir(p)) for p in paths)
+        else:
+            count = len(load_dir())
+    except FtlockError as exc:
+        _fail(exc)
+    click.echo(f"ok: {count} rules valid")
+
+
+@main.command()
+def gpus() -> None:
+    """The GPU catalog: architecture, compute capability, memory, bf16/fp8."""
+    from ftlock.knowledge.gpus import catalog
+
+    for gpu in catalog().values():
+        cc = gpu.compute_capability or "-"
+        click.echo(
+            f"{gpu.name:<8} {gpu.label:<26} {gpu.arch:<10} cc {cc:<5} {gpu.memory_gb:>4} GB "
+            f"bf16={'yes' if gpu.bf16 else 'no':<3} fp8={'yes' if gpu.fp8 else 'no'}"
+        )

@@ -41,6 +41,16 @@ class TargetFacts:
     compute_capability: Version | None = None
     cuda: Version | None = None
 
+    @classmethod
+    def build(cls, features: Iterable[str] = (), gpu: str | None = None) -> TargetFacts:
+        """Facts from ``--feature`` names and a ``--gpu`` catalog name."""
+        if gpu is None:
+            return cls(frozenset(features))
+        from ftlock.knowledge.gpus import lookup
+
+        card = lookup(gpu)
+        return cls(frozenset(features), card.name, card.arch, card.capability)
+
     def satisfies(self, when: Condition) -> bool:
         if when.features and not set(when.features) <= self.features:
             return False

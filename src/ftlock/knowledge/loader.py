@@ -7,13 +7,14 @@ errors name the file and the rule id (or its position), so a bad edit is easy to
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from pydantic import TypeAdapter, ValidationError
 
-from ftlock.errors import FtlockError
+from ftlock.errors import UsageError
 from ftlock.knowledge.models import Rule
 
 if sys.version_info >= (3, 11):
@@ -26,7 +27,7 @@ KINDS = ("conflict", "requires", "metadata")
 _ADAPTER: TypeAdapter[Rule] = TypeAdapter(Rule)
 
 
-class KnowledgeError(FtlockError):
+class KnowledgeError(UsageError):
     """A rule file is malformed; the message names the file and the rule."""
 
 
@@ -83,3 +84,21 @@ def load_dir(directory: Path = DATA_DIR) -> list[LoadedRule]:
 @lru_cache(maxsize=1)
 def builtin_rules() -> tuple[LoadedRule, ...]:
     return tuple(load_dir())
+
+
+def load_rules(extra: Iterable[Path] = ()) -> tuple[LoadedRule, ...]:
+    """Built-in rules plus a team's own rule files or directories (``--rules PATH``)."""
+    rules = list(builtin_rules())
+    seen = {r.rule.id: r.file for r in rules}
+    for path in extra:
+        loaded = load_file(path) if path.is_file() else load_dir(path) if path.is_dir() else None
+        if loaded is None:
+            raise KnowledgeError(f"--rules {path}: no such file or directory")
+        for item in loaded:
+            if item.rule.id in seen:
+                raise KnowledgeError(
+                    f"{item.file}: rule id {item.rule.id!r} already used in {seen[item.rule.id]}"
+                )
+            seen[item.rule.id] = item.file
+            rules.append(item)
+    return tuple(rules)

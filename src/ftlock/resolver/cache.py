@@ -12,8 +12,12 @@ sends no validators, so revalidation alone would save nothing.  The policy inste
 * ``--offline`` uses any cached page regardless of age.
 
 Every entry is written to a temporary file and renamed into place, and its first line is
-the sha256 of the JSON payload that follows, so a reader never sees a partial or corrupted entry (it is treated as a
-miss and refetched).
+the sha256 of the payload that follows, so a reader never sees a partial or corrupted entry
+(it is treated as a miss, deleted and refetched).  This is also what makes the cache safe
+to share: concurrent ftlock processes each write whole entries by atomic rename, the last
+rename wins and every version is complete and correct (entries are keyed by content
+hash, or are a page as the index sent it).  A process killed mid-write leaves at most a
+``.tmp-*`` file, which is never read as an entry and is swept once it is an hour old.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ from pathlib import Path
 from ftlock.resolver.models import Metadata
 
 CACHE_VERSION = "v3"
+TMP_PREFIX = ".tmp-"
+STALE_TMP = 3600.0
 
 
 def default_cache_dir() -> Path:
@@ -58,6 +64,7 @@ class Cache:
 
     def __init__(self, root: Path | None) -> None:
         self.root = root / CACHE_VERSION if root is not None else None
+        self._swept: set[Path] = set()
 
     @property
     def enabled(self) -> bool:
@@ -82,11 +89,15 @@ class Cache:
             return None
         except (ValueError, KeyError, TypeError, OSError):
             # Corrupt or truncated entry: drop it so the caller refetches.
-            try:
-                path.unlink()
-            except OSError:
-                pass
+            self._drop(path)
             return None
+
+    @staticmethod
+    def _drop(path: Path) -> None:
+        try:
+            path.unlink()
+        except OSError:
+            pass
 
     def _write(self, kind: str, key: str, payload: dict) -> None:
         if self.root is None:
@@ -98,7 +109,17 @@ class Cache:
     # -- metadata --------------------------------------------------------------------------
     def get_metadata(self, file_sha256: str) -> Metadata | None:
         data = self._read("metadata", file_sha256)
-        return Metadata.from_json(data) if data is not None else None
+        if data is None:
+            return None
+        try:
+            metadata = Metadata.from_json(data)
+            if not isinstance(data, dict) or not metadata.name or not metadata.version:
+                raise ValueError("incomplete entry")
+            return metadata
+        except (KeyError, TypeError, ValueError, AttributeError):
+            # intact bytes but not a metadata entry (another layout, a stray file)
+            self._drop(self._path("metadata", file_sha256))
+            return None
 
     def put_metadata(self, file_sha256: str, metadata: Metadata) -> None:
         self._write("metadata", file_sha256, metadata.to_json())
@@ -131,11 +152,12 @@ class Cache:
         except FileNotFoundError:
             return None
         except (ValueError, KeyError, TypeError, OSError):
-            try:
-                path.unlink()
-            except OSError:
-                pass
+            self._drop(path)
             return None
+
+    def drop_page(self, index_url: str, name: str) -> None:
+        if self.root is not None:
+            self._drop(self._page_path(index_url, name))
 
     def put_page(
         self,
@@ -161,11 +183,33 @@ class Cache:
         self._write_bytes(self._page_path(index_url, name), hashlib.sha256(rest).hexdigest().encode() + b"\n" + rest)
 
     def _write_bytes(self, path: Path, data: bytes) -> None:
+        tmp = None
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+            if path.parent not in self._swept:
+                self._swept.add(path.parent)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                _sweep(path.parent)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TMP_PREFIX)
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
             os.replace(tmp, path)
         except OSError:
-            pass  # a cache that cannot be written only costs speed, never correctness
+            # a cache that cannot be written only costs speed, never correctness
+            if tmp is not None:
+                self._drop(Path(tmp))
+
+
+def _sweep(directory: Path) -> None:
+    """Delete temporary files left by killed writers (older than STALE_TMP seconds: a
+    younger one may belong to a process writing right now)."""
+    cutoff = time.time() - STALE_TMP
+    try:
+        for entry in os.scandir(directory):
+            if entry.name.startswith(TMP_PREFIX):
+                try:
+                    if entry.stat().st_mtime < cutoff:
+                        os.unlink(entry.path)
+                except OSError:
+                    pass
+    except OSError:
+        pass

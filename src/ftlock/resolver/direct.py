@@ -20,7 +20,7 @@ from urllib.request import url2pathname
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from ftlock.errors import MetadataError, UsageError
+from ftlock.errors import HashMismatch, MetadataError, UsageError
 from ftlock.resolver.candidates import Candidate
 from ftlock.resolver.http import Http
 from ftlock.resolver.indexes import redact
@@ -84,6 +84,12 @@ class DirectResolver:
         else:
             body = self.http.get(url).body
         sha256 = hashlib.sha256(body).hexdigest()
+        for item in parts.fragment.split("&"):  # name @ URL#sha256=... : pip checks it, so do we
+            if item.startswith("sha256=") and item.removeprefix("sha256=").lower() != sha256:
+                raise HashMismatch(
+                    f"{redact(url).split('#')[0]}: the file does not match the sha256 in its URL "
+                    f"({item.removeprefix('sha256=')[:12]}…); refusing to use it"
+                )
         clean = urlunsplit((parts.scheme, parts.netloc, parts.path, parts.query, ""))
         file = DistFile(filename=filename, url=clean, sha256=sha256, size=len(body))
         if filename.endswith(".whl"):

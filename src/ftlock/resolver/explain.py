@@ -29,6 +29,20 @@ def _who(parent: Any) -> str:
     return f"{parent.name} {parent.version} requires"
 
 
+def _said(info: Any) -> str:
+    """One requirement and who asked; a knowledge rule is named with its source and fix."""
+    req = info.requirement
+    rule = getattr(req, "rule", None)
+    if rule is None:
+        return f"{_who(info.parent)} {req.describe()}"
+    verb = "forbids" if req.exclude is not None else "needs"
+    shown = f"{req.name}{req.exclude}" if req.exclude is not None else req.describe()
+    return (
+        f"{info.parent.name} {info.parent.version} {verb} {shown} by knowledge rule {rule.id} "
+        f"({rule.summary}; fix: {rule.fix}; source: {rule.source})"
+    )
+
+
 def _chain(name: str, required_by: Mapping[str, str], roots: set[str]) -> list[str]:
     chain = [name]
     seen = {name}
@@ -96,7 +110,7 @@ def explain_conflict(
                     f"{info.requirement.specifier}, but the target is {target.describe()}"
                 )
             continue
-        said = [f"{_who(i.parent)} {i.requirement.describe()}" for i in infos]
+        said = [_said(i) for i in infos]
         constraint = (constraints or {}).get(name)
         if constraint is not None and str(constraint):
             said.append(f"a constraints file limits it to {name}{constraint}")

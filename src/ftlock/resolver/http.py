@@ -3,15 +3,35 @@ retries with back-off for transient failures, and ``file://`` URLs read from dis
 
 Everything above this module sees :class:`Fetched` values and ftlock errors, never httpx
 exceptions, so messages stay one line and never leak credentials.
+
+What counts as transient (retried ``retries`` times, waiting ``backoff`` seconds, doubling,
+with a little jitter; ``Retry-After`` is honoured up to :data:`MAX_RETRY_AFTER`):
+
+* statuses 429, 500, 502, 503, 504;
+* every transport failure: connection refused or reset, timeouts, a body cut short
+  (``Content-Length`` larger than what arrived: httpx's ``RemoteProtocolError``), a body
+  that fails to decode (broken gzip).
+
+Credentials: index credentials (from the index URLs, see :mod:`ftlock.resolver.indexes`)
+and ``.netrc`` entries (``$NETRC`` or ``~/.netrc``, like pip) are sent per host.  URLs that
+carry ``user:password@`` have it moved into the request's auth before anything sees or
+logs the URL.
+
+Plain ``http://`` is only used for loopback hosts and hosts the user allowed explicitly
+(``--allow-insecure-host``, pip's ``trusted-host``) — redirects and file links included.
 """
 
 from __future__ import annotations
 
 import logging
+import netrc
+import os
+import random
 import ssl
 import threading
 import time
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
@@ -20,9 +40,17 @@ import httpx
 
 from ftlock import __version__
 from ftlock.errors import IndexResponseError, IndexUnreachable
-from ftlock.resolver.indexes import redact
+from ftlock.resolver.indexes import is_secure_url, redact, split_credentials
 
 TRANSIENT_STATUS = {429, 500, 502, 503, 504}
+#: Failures worth another try: the next attempt may well succeed.
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = (httpx.TransportError, httpx.DecodingError)
+#: The longest ``Retry-After`` ftlock waits for; a longer one fails at once, saying so.
+MAX_RETRY_AFTER = 60.0
+#: Back-off base in seconds (doubled per attempt, capped at MAX_BACKOFF); the environment
+#: variable ``FTLOCK_RETRY_BACKOFF`` overrides it (the test suite sets it to 0).
+DEFAULT_BACKOFF = 0.5
+MAX_BACKOFF = 10.0
 log = logging.getLogger(__name__)
 
 
@@ -38,6 +66,45 @@ class Fetched:
         return self.headers.get("content-type", "")
 
 
+class InsecureURL(IndexResponseError):
+    """A plain-http URL (a file link, a redirect) to a host nobody allowed."""
+
+
+class _InsecureRequest(Exception):
+    """Raised from the request hook: a plain-http request to a host nobody allowed."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.url = url
+
+
+def _default_backoff() -> float:
+    try:
+        return max(0.0, float(os.environ.get("FTLOCK_RETRY_BACKOFF", DEFAULT_BACKOFF)))
+    except ValueError:
+        return DEFAULT_BACKOFF
+
+
+def load_netrc(environ: dict[str, str] | None = None) -> netrc.netrc | None:
+    """``$NETRC`` or ``~/.netrc`` (``~/_netrc`` on Windows), or None; a broken file is
+    ignored, as pip (requests) does."""
+    env = os.environ if environ is None else environ
+    if env.get("NETRC"):
+        candidates = [Path(env["NETRC"]).expanduser()]
+    else:
+        home = Path.home()
+        candidates = [home / ".netrc", home / "_netrc"]
+    for path in candidates:
+        if not path.is_file():
+            continue
+        try:
+            return netrc.netrc(str(path))
+        except (netrc.NetrcParseError, OSError, UnicodeDecodeError) as exc:
+            log.debug("ignoring %s: %s", path, str(exc).splitlines()[0] if str(exc) else exc)
+            return None
+    return None
+
+
 class Http:
     """Thread-safe GET with retries; ``max_connections`` bounds concurrency per solve."""
 
@@ -48,14 +115,21 @@ class Http:
         retries: int = 3,
         max_connections: int = 24,
         credentials: tuple[tuple[str, str, str], ...] = (),
+        insecure_hosts: tuple[str, ...] = (),
+        backoff: float | None = None,
+        use_netrc: bool = True,
     ) -> None:
         verify: ssl.SSLContext | bool = True
         if cert and Path(cert).exists():
             verify = ssl.create_default_context(cafile=cert)
-        self.retries = retries
+        self.timeout = timeout
+        self.retries = max(0, retries)
+        self.backoff = _default_backoff() if backoff is None else max(0.0, backoff)
+        self.insecure_hosts = frozenset(h.lower() for h in insecure_hosts)
         # Index credentials live here only, keyed by host: URLs everywhere else (cache,
         # lock, logs, errors) carry none, yet files on the same host still authenticate.
-        self._auth = {netloc: (user, password) for netloc, user, password in credentials}
+        self._auth = {netloc.lower(): (user, password) for netloc, user, password in credentials}
+        self._netrc = load_netrc() if use_netrc else None
         self.requests = 0
         self.bytes = 0
         self._count_lock = threading.Lock()
@@ -68,11 +142,35 @@ class Http:
             limits=httpx.Limits(
                 max_connections=max_connections, max_keepalive_connections=max_connections
             ),
+            event_hooks={"request": [self._refuse_insecure]},
         )
 
     def close(self) -> None:
         self._client.close()
 
+    # -- policy ----------------------------------------------------------------------------
+    def _refuse_insecure(self, request: httpx.Request) -> None:
+        """Runs before every request, redirects included."""
+        url = str(request.url)
+        if not is_secure_url(url, self.insecure_hosts):
+            raise _InsecureRequest(url)
+
+    def _auth_for(self, url: str) -> tuple[str, str] | httpx._client.UseClientDefault:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        if self._auth:
+            found = self._auth.get(f"{host}:{parts.port}" if parts.port else host)
+            if found is None and parts.port:
+                found = self._auth.get(host)
+            if found is not None:
+                return found
+        if self._netrc is not None and host:
+            entry = self._netrc.authenticators(host)
+            if entry is not None and entry[2] is not None:
+                return (entry[0] or "", entry[2])
+        return httpx.USE_CLIENT_DEFAULT
+
+    # -- GET -------------------------------------------------------------------------------
     def get(
         self, url: str, headers: dict[str, str] | None = None, ok: tuple[int, ...] = (200,)
     ) -> Fetched:
@@ -82,46 +180,66 @@ class Http:
             if fetched.status not in ok and fetched.status != 206:
                 raise IndexResponseError(f"{url}: not found")
             return fetched
-        delay = 0.5
-        for attempt in range(self.retries + 1):
+        # user:password@ in the URL (a direct reference) becomes this request's auth, so
+        # httpx never logs or re-sends it.
+        url, userinfo = split_credentials(url)
+        auth = userinfo if userinfo is not None else self._auth_for(url)
+        shown = redact(url)
+        delay = self.backoff
+        attempts = self.retries + 1
+        for attempt in range(1, attempts + 1):
             try:
-                response = self._client.get(url, headers=headers, auth=self._auth_for(url))
-            except (httpx.TransportError, httpx.TooManyRedirects) as exc:
-                if attempt < self.retries and not isinstance(exc, httpx.TooManyRedirects):
-                    time.sleep(delay)
-                    delay *= 2
+                response = self._client.get(url, headers=headers, auth=auth)
+            except _InsecureRequest as exc:
+                host = urlsplit(exc.url).hostname or "?"
+                raise InsecureURL(
+                    f"refusing plain-http {redact(exc.url)} (reached from {shown}): "
+                    f"use https, or pass --allow-insecure-host {host}"
+                ) from None
+            except TRANSIENT_ERRORS as exc:
+                if attempt < attempts:
+                    log.debug("GET %s failed (%s); retry %d of %d", shown, _reason(exc), attempt, self.retries)
+                    delay = self._sleep(delay)
                     continue
-                reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-                raise IndexUnreachable(f"cannot reach {redact(url)}: {reason}") from None
-            log.debug("GET %s %s -> %s", redact(url), (headers or {}).get("Range", ""), response.status_code)
+                raise IndexUnreachable(_describe(exc, shown, attempt, self.timeout)) from None
+            except (httpx.HTTPError, httpx.InvalidURL) as exc:  # not worth retrying
+                raise IndexUnreachable(f"cannot fetch {shown}: {_reason(exc)}") from None
+            log.debug(
+                "GET %s %s -> %s", shown, (headers or {}).get("Range", ""), response.status_code
+            )
             with self._count_lock:
                 self.requests += 1
                 self.bytes += len(response.content)
-            if response.status_code in TRANSIENT_STATUS and attempt < self.retries:
-                wait = _retry_after(response.headers.get("retry-after"), delay)
-                time.sleep(wait)
-                delay *= 2
-                continue
+            if response.status_code in TRANSIENT_STATUS:
+                wait = _retry_after(response.headers.get("retry-after"))
+                if wait is not None and wait > MAX_RETRY_AFTER:
+                    raise IndexResponseError(
+                        f"{shown}: HTTP {response.status_code} {response.reason_phrase}; the "
+                        f"index asks to retry after {wait:.0f}s — try again later"
+                    )
+                if attempt < attempts:
+                    log.debug("GET %s -> %s; retry %d of %d", shown, response.status_code, attempt, self.retries)
+                    if wait is not None:
+                        time.sleep(wait)
+                        delay = min(MAX_BACKOFF, max(delay, self.backoff) * 2)
+                    else:
+                        delay = self._sleep(delay)
+                    continue
             if response.status_code not in ok:
-                raise IndexResponseError(
-                    f"{redact(url)}: HTTP {response.status_code} {response.reason_phrase}"
-                )
+                raise IndexResponseError(_status_message(response, shown, attempt))
             return Fetched(
-                str(response.url),
+                redact(str(response.url)),
                 response.status_code,
                 {k.lower(): v for k, v in response.headers.items()},
                 response.content,
             )
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _auth_for(self, url: str) -> tuple[str, str] | httpx._client.UseClientDefault:
-        parts = urlsplit(url)
-        if parts.username is None and self._auth:
-            host = parts.hostname or ""
-            found = self._auth.get(f"{host}:{parts.port}" if parts.port else host)
-            if found is not None:
-                return found
-        return httpx.USE_CLIENT_DEFAULT
+    def _sleep(self, delay: float) -> float:
+        """Sleep ``delay`` plus up to 25% jitter; return the next delay."""
+        if delay > 0:
+            time.sleep(delay * (1 + random.random() / 4))
+        return min(MAX_BACKOFF, delay * 2)
 
     def _get_file(self, url: str, headers: dict[str, str]) -> Fetched:
         path = Path(url2pathname(unquote(urlsplit(url).path)))
@@ -151,10 +269,46 @@ class Http:
         return Fetched(url, 200, {"content-type": content_type}, body)
 
 
-def _retry_after(value: str | None, default: float) -> float:
-    if value:
-        try:
-            return min(float(value), 30.0)
-        except ValueError:
-            pass
-    return default
+def _reason(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _describe(exc: Exception, shown: str, attempts: int, timeout: float) -> str:
+    tries = f" ({attempts} attempts)" if attempts > 1 else ""
+    if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)):
+        return f"cannot reach {shown}: {_reason(exc)}{tries}"
+    if isinstance(exc, httpx.TimeoutException):
+        return f"{shown}: no answer within --timeout {timeout:g}s{tries}"
+    if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)):
+        return f"{shown}: the connection broke off ({_reason(exc)}){tries}"
+    if isinstance(exc, httpx.DecodingError):
+        return f"{shown}: the response could not be decoded ({_reason(exc)}){tries}"
+    return f"cannot reach {shown}: {_reason(exc)}{tries}"
+
+
+def _status_message(response: httpx.Response, shown: str, attempts: int) -> str:
+    text = f"{shown}: HTTP {response.status_code} {response.reason_phrase}"
+    if response.status_code in (401, 403):
+        text += " (give credentials in the index URL or in .netrc)"
+    if attempts > 1:
+        text += f" ({attempts} attempts)"
+    return text
+
+
+def _retry_after(value: str | None) -> float | None:
+    """``Retry-After`` in seconds (delta-seconds or an HTTP date), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:  # pragma: no cover - older Pythons
+        return None
+    return max(0.0, when.timestamp() - time.time())

@@ -21,7 +21,41 @@ from ftlock.resolver.cache import Cache
 from ftlock.resolver.http import Http
 from ftlock.resolver.indexes import redact
 from ftlock.resolver.models import ProjectPage
-from ftlock.resolver.pages import ACCEPT, parse_page
+from ftlock.resolver.pages import ACCEPT, JSON_CONTENT_TYPE, parse_page
+
+#: Media types that mean a PEP 691 JSON page / a PEP 503 HTML page.
+_JSON_TYPES = {
+    JSON_CONTENT_TYPE,
+    "application/vnd.pypi.simple.latest+json",
+    "application/json",
+}
+_HTML_TYPES = {
+    "",
+    "text/html",
+    "application/vnd.pypi.simple.v1+html",
+    "application/vnd.pypi.simple.latest+html",
+    "application/xhtml+xml",
+}
+
+
+def page_format(content_type: str, body: bytes, url: str) -> str:
+    """The content type to parse a page as: PEP 691 JSON or HTML.
+
+    Servers mislabel pages (``application/json``, ``text/plain``, …).  A JSON media type is
+    parsed as JSON (a malformed body is an error, never an empty page); otherwise a body
+    that is plainly JSON or HTML is parsed as what it is, and anything else is refused.
+    """
+    media = content_type.split(";")[0].strip().lower()
+    if media in _JSON_TYPES:
+        return JSON_CONTENT_TYPE
+    head = body.lstrip()[:1]
+    if head == b"{":
+        return JSON_CONTENT_TYPE
+    if media in _HTML_TYPES or head == b"<" or not body.strip():
+        return "text/html"
+    raise IndexResponseError(
+        f"{redact(url)}: the index answered with {media!r}, not a PEP 503 or PEP 691 page"
+    )
 
 
 @dataclass(frozen=True)
@@ -97,7 +131,12 @@ class IndexClient:
     def _page(self, index_url: str, name: NormalizedName) -> ProjectPage | None:
         cached = self.cache.get_page(index_url, name)
         if cached is not None and self._fresh(cached.fetched_at):
-            return self._parse(cached.body, cached.content_type, cached.url, name, index_url)
+            try:
+                return self._parse(cached.body, cached.content_type, cached.url, name, index_url)
+            except IndexResponseError:
+                # stored by an older ftlock that accepted it: drop it and fetch the page
+                self.cache.drop_page(index_url, name)
+                cached = None
         if self.policy.offline:
             raise OfflineMissing(
                 f"--offline: the index page of {name!r} ({redact(index_url)}) is not in the cache"
@@ -120,7 +159,8 @@ class IndexClient:
             return None
         if fetched.status != 200:
             raise IndexResponseError(f"{redact(url)}: unexpected HTTP {fetched.status}")
-        page = parse_page(fetched.body, fetched.content_type, fetched.url, name, index_url)
+        # Parsed before it is cached: a malformed page is an error and is never stored.
+        page = self._parse(fetched.body, fetched.content_type, fetched.url, name, index_url)
         self.cache.put_page(
             index_url, name, fetched.body, fetched.url, fetched.content_type,
             fetched.headers.get("etag"), fetched.headers.get("last-modified"),
@@ -133,4 +173,4 @@ class IndexClient:
     ) -> ProjectPage | None:
         if body is None:
             return None
-        return parse_page(body, content_type, url, name, index_url)
+        return parse_page(body, page_format(content_type, body, url), url, name, index_url)

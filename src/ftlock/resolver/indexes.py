@@ -10,7 +10,9 @@ has it and never merged across indexes, which closes the dependency-confusion ho
 from __future__ import annotations
 
 import configparser
+import ipaddress
 import os
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +30,51 @@ def redact(url: str) -> str:
     if parts.port:
         host = f"{host}:{parts.port}"
     return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+
+
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#\s@]*@")
+
+
+def redact_text(text: str) -> str:
+    """``text`` with the ``user:password@`` of every URL in it removed (command lines,
+    error messages: anything that might quote a URL a user typed)."""
+    return _USERINFO.sub(r"\1", text)
+
+
+def split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
+    """``(url without user:password@, (user, password) or None)``."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url, None
+    return redact(url), (unquote(parts.username or ""), unquote(parts.password or ""))
+
+
+def is_local_host(host: str) -> bool:
+    """Loopback: ``localhost`` (and ``*.localhost``), 127.0.0.0/8, ::1 — as pip sees it."""
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _host_allowed(parts, allowed: frozenset[str] | set[str] | tuple[str, ...]) -> bool:  # type: ignore[no-untyped-def]
+    host = (parts.hostname or "").lower()
+    if is_local_host(host):
+        return True
+    with_port = f"{host}:{parts.port}" if parts.port else host
+    wanted = {a.strip().lower().strip("/") for a in allowed}
+    return host in wanted or with_port in wanted or f"[{host}]" in wanted
+
+
+def is_secure_url(url: str, allowed: frozenset[str] | set[str] | tuple[str, ...] = ()) -> bool:
+    """False for plain ``http://`` to a host that is neither loopback nor allowed."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "http":
+        return True
+    return _host_allowed(parts, allowed)
 
 
 def _normalise(url: str) -> str:
@@ -103,6 +150,8 @@ class IndexSettings:
     cert: str | None = None
     default_url: str | None = None  # the index pip would use with no configuration at all
     credentials: tuple[tuple[str, str, str], ...] = ()  # (host[:port], user, password)
+    #: hosts plain http may be used with: --allow-insecure-host, pip's trusted-host
+    insecure_hosts: tuple[str, ...] = ()
 
     @classmethod
     def discover(
@@ -111,9 +160,13 @@ class IndexSettings:
         extra_index_urls: tuple[str, ...] = (),
         environ: dict[str, str] | None = None,
         config: dict[str, str] | None = None,
+        allow_insecure_hosts: tuple[str, ...] = (),
     ) -> IndexSettings:
         env = os.environ if environ is None else environ
         conf = read_pip_config() if config is None else config
+        insecure = list(allow_insecure_hosts)
+        insecure += env.get("PIP_TRUSTED_HOST", "").split()
+        insecure += conf.get("trusted-host", "").split()
         primary = index_url or env.get("PIP_INDEX_URL") or conf.get("index-url")
         if extra_index_urls:
             extras = list(extra_index_urls)
@@ -134,6 +187,12 @@ class IndexSettings:
                 netloc = f"{host}:{parts.port}" if parts.port else host
                 credentials.append((netloc, unquote(parts.username), unquote(parts.password or "")))
                 normalised = redact(normalised)
+            if not is_secure_url(normalised, tuple(insecure)):
+                host = urlsplit(normalised).hostname or ""
+                raise UsageError(
+                    f"index {redact(normalised)} uses plain http, which anyone on the network "
+                    f"can read and alter: use https, or pass --allow-insecure-host {host}"
+                )
             if normalised not in urls:
                 urls.append(normalised)
         cert = (
@@ -142,4 +201,10 @@ class IndexSettings:
             or env.get("SSL_CERT_FILE")
             or env.get("REQUESTS_CA_BUNDLE")
         )
-        return cls(tuple(urls), cert=cert or None, default_url=default, credentials=tuple(credentials))
+        return cls(
+            tuple(urls),
+            cert=cert or None,
+            default_url=default,
+            credentials=tuple(credentials),
+            insecure_hosts=tuple(dict.fromkeys(h for h in insecure if h)),
+        )

@@ -1,7 +1,11 @@
 """Core metadata of one distribution file, by the cheapest route the index allows.
 
 Order: the cache (by the file's sha256) → PEP 658/714 ``.metadata`` file (hash-checked) →
-HTTP range requests into the wheel → full download (hash-checked).  Sdists: ``PKG-INFO``
+HTTP range requests into the wheel → full download (hash-checked).  Each shortcut that
+fails falls back to the next: a ``.metadata`` file that is missing, refused (HTTP error
+after retries) or unparseable → range requests; a server that ignores ranges, answers
+them wrongly, or whose ranges do not make a readable zip → the full download.  A hash that
+does not match is never a shortcut failure: it is an error (:class:`HashMismatch`).  Sdists: ``PKG-INFO``
 when it is Metadata-Version 2.2+ with static ``Requires-Dist``; otherwise the PEP 517
 ``prepare_metadata_for_build_wheel`` hook in an isolated build environment (``build``),
 unless ``--no-build`` forbids it.
@@ -14,24 +18,35 @@ import email.policy
 import hashlib
 import io
 import logging
+import struct
 import tarfile
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from ftlock.errors import BuildRequired, HashMismatch, MetadataError, OfflineMissing
+from ftlock.errors import (
+    BuildRequired,
+    HashMismatch,
+    IndexResponseError,
+    MetadataError,
+    OfflineMissing,
+)
 from ftlock.resolver.cache import Cache
-from ftlock.resolver.http import Http
+from ftlock.resolver.http import Http, InsecureURL
 from ftlock.resolver.indexes import redact
 from ftlock.resolver.models import DistFile, Metadata
 from ftlock.resolver.rangezip import RangeNotSupported, SparseRemoteFile
 
 
 log = logging.getLogger(__name__)
+
+#: What zipfile raises for bytes that are not a (complete, intact) zip archive.
+BAD_ZIP = (zipfile.BadZipFile, zlib.error, struct.error, EOFError, ValueError, NotImplementedError)
 
 
 def parse_metadata(raw: bytes | str, source: str) -> Metadata:
@@ -186,16 +201,9 @@ class MetadataFetcher:
     def _wheel(self, project: str, file: DistFile) -> Metadata:
         source = redact(file.url)
         if file.has_metadata_file:
-            fetched = self.http.get(file.url + ".metadata", ok=(200, 404))
-            if fetched.status == 200:
-                if (
-                    file.metadata_sha256
-                    and hashlib.sha256(fetched.body).hexdigest() != file.metadata_sha256
-                ):
-                    raise HashMismatch(
-                        f"{file.filename}.metadata does not match the hash the index advertised"
-                    )
-                return parse_metadata(fetched.body, source)
+            metadata = self._pep658(file, source)
+            if metadata is not None:
+                return metadata
         try:
             remote = SparseRemoteFile(
                 lambda rng: self._range(file.url, rng)
@@ -203,15 +211,43 @@ class MetadataFetcher:
             with zipfile.ZipFile(remote) as archive:  # type: ignore[arg-type]
                 return read_wheel_metadata(archive, project, source)
         except RangeNotSupported as exc:
-            body = exc.body if exc.body is not None else self.download(file)
-            self._check(file, body)
-        except zipfile.BadZipFile as exc:
-            raise MetadataError(f"{file.filename}: not a valid wheel ({exc})") from exc
+            if exc.body is not None:  # the server sent the whole file instead
+                body = exc.body
+                self._check(file, body)
+            else:
+                body = self.download(file)
+        except InsecureURL:
+            raise
+        except (*BAD_ZIP, IndexResponseError, MetadataError) as exc:
+            # Range answers that do not make a readable wheel: perhaps the server, perhaps
+            # the file.  The full download is hash-checked and settles which.
+            log.debug("%s: range requests failed (%s); downloading it", file.filename, exc)
+            body = self.download(file)
         try:
             with zipfile.ZipFile(io.BytesIO(body)) as archive:
                 return read_wheel_metadata(archive, project, source)
-        except zipfile.BadZipFile as exc:
+        except BAD_ZIP as exc:
             raise MetadataError(f"{file.filename}: not a valid wheel ({exc})") from exc
+
+    def _pep658(self, file: DistFile, source: str) -> Metadata | None:
+        """The PEP 658 ``.metadata`` file, or None when that shortcut is unavailable."""
+        try:
+            fetched = self.http.get(file.url + ".metadata")
+        except InsecureURL:
+            raise
+        except IndexResponseError as exc:  # 404, 403, 5xx after retries: use the wheel
+            log.debug("%s; reading the wheel instead", exc)
+            return None
+        if file.metadata_sha256 and hashlib.sha256(fetched.body).hexdigest() != file.metadata_sha256:
+            raise HashMismatch(
+                f"{file.filename}.metadata does not match the hash the index advertised "
+                f"({file.metadata_sha256[:12]}…); refusing to use it"
+            )
+        try:
+            return parse_metadata(fetched.body, source + ".metadata")
+        except MetadataError as exc:
+            log.debug("%s; reading the wheel instead", exc)
+            return None
 
     def _range(self, url: str, rng: str) -> tuple[int, str | None, bytes]:
         fetched = self.http.get(url, headers={"Range": rng}, ok=(200, 206, 416))

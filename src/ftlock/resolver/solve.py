@@ -29,6 +29,7 @@ from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
 from ftlock.errors import FtlockError, NoSolution, UsageError
 from ftlock.resolver.cache import Cache, default_cache_dir
 from ftlock.knowledge.engine import Knowledge, TargetFacts
+from ftlock.knowledge.loader import load_rules
 from ftlock.resolver.candidates import (
     PYTHON,
     AbsentCandidate,
@@ -70,7 +71,10 @@ class SolveRequest:
     concurrency: int = 16
     timeout: float = 30.0
     retries: int = 3
+    allow_insecure_hosts: tuple[str, ...] = ()
     features: tuple[str, ...] = ()
+    gpu: str | None = None
+    rules: tuple[Path, ...] = ()  # extra rule files/directories, beside the built-in ones
     no_knowledge: bool = False
     ignore_rules: tuple[str, ...] = ()
 
@@ -261,6 +265,59 @@ def _input_requirement(line: InputLine, target: Target) -> Requirement | None:
     return result
 
 
+@dataclass
+class Session:
+    """The I/O side of one run: indexes, HTTP pool, cache, candidates and metadata.
+
+    Shared by ``solve`` and ``check`` so both read the index the same way.
+    """
+
+    target: Target
+    settings: IndexSettings
+    http: Http
+    pool: ThreadPoolExecutor
+    index: IndexClient
+    finder: CandidateFinder
+    direct: DirectResolver
+    metadata: MetadataService
+
+    @classmethod
+    def open(cls, request: SolveRequest, target: Target, inputs: ParsedInputs | None = None) -> Session:
+        inputs = inputs or ParsedInputs()
+        settings = IndexSettings.discover(
+            request.index_url or inputs.index_url,
+            tuple(request.extra_index_urls) or tuple(inputs.extra_index_urls),
+            allow_insecure_hosts=tuple(request.allow_insecure_hosts),
+        )
+        cache_root = None if request.no_cache else (request.cache_dir or default_cache_dir())
+        cache = Cache(cache_root)
+        http = Http(
+            cert=settings.cert,
+            timeout=request.timeout,
+            retries=request.retries,
+            max_connections=request.concurrency,
+            credentials=settings.credentials,
+            insecure_hosts=settings.insecure_hosts,
+        )
+        pool = ThreadPoolExecutor(max_workers=request.concurrency, thread_name_prefix="ftlock")
+        policy = FetchPolicy(
+            page_ttl=request.page_ttl,
+            refresh=request.refresh,
+            offline=request.offline,
+            exclude_newer=request.exclude_newer,
+        )
+        index = IndexClient(settings.urls, http, cache, policy, submit=pool.submit)
+        finder = CandidateFinder(index, target, request.exclude_newer)
+        direct = DirectResolver(http, no_build=request.no_build)
+        fetcher = MetadataFetcher(http, cache, no_build=request.no_build, offline=request.offline)
+        metadata = MetadataService(fetcher, pool.submit, direct)
+        return cls(target, settings, http, pool, index, finder, direct, metadata)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.http.close()
+
+
 def gather_inputs(request: SolveRequest) -> ParsedInputs:
     inputs = ParsedInputs()
     inputs.requirements += [InputLine(r, "requested") for r in request.requirements]
@@ -288,35 +345,16 @@ def solve(request: SolveRequest, on_progress: Callable[[int, str], None] | None 
         if req.url:
             raise UsageError(f"{line.origin}: constraints cannot be direct references ({line.text})")
         constraints[req.name] = constraints.get(req.name, SpecifierSet()) & req.specifier
-    settings = IndexSettings.discover(
-        request.index_url or inputs.index_url,
-        tuple(request.extra_index_urls) or tuple(inputs.extra_index_urls),
+    session = Session.open(request, target, inputs)
+    settings, http, pool, index, finder, direct, metadata = (
+        session.settings, session.http, session.pool, session.index,
+        session.finder, session.direct, session.metadata,
     )
     prerelease: Prerelease = request.prerelease or ("allow" if inputs.pre else "explicit")
-    cache_root = None if request.no_cache else (request.cache_dir or default_cache_dir())
-    cache = Cache(cache_root)
-    http = Http(
-        cert=settings.cert,
-        timeout=request.timeout,
-        retries=request.retries,
-        max_connections=request.concurrency,
-        credentials=settings.credentials,
-    )
-    pool = ThreadPoolExecutor(max_workers=request.concurrency, thread_name_prefix="ftlock")
-    policy = FetchPolicy(
-        page_ttl=request.page_ttl,
-        refresh=request.refresh,
-        offline=request.offline,
-        exclude_newer=request.exclude_newer,
-    )
-    index = IndexClient(settings.urls, http, cache, policy, submit=pool.submit)
-    finder = CandidateFinder(index, target, request.exclude_newer)
-    direct = DirectResolver(http, no_build=request.no_build)
-    fetcher = MetadataFetcher(http, cache, no_build=request.no_build, offline=request.offline)
-    metadata = MetadataService(fetcher, pool.submit, direct)
     prefetcher = Prefetcher(index, finder, metadata, target, pool.submit)
     knowledge = Knowledge(
-        facts=TargetFacts(features=frozenset(request.features)),
+        rules=load_rules(request.rules),
+        facts=TargetFacts.build(request.features, request.gpu),
         ignored=request.ignore_rules,
         enabled=not request.no_knowledge,
     )
@@ -370,9 +408,8 @@ def solve(request: SolveRequest, on_progress: Callable[[int, str], None] | None 
             ) from None
     finally:
         prefetcher.stopped = True
-        pool.shutdown(wait=False, cancel_futures=True)
+        session.close()
     packages = _locked_packages(result, origins, resolved_requirements, finder)
-    http.close()
     pinned = {p.name: p.version for p in packages}
     warnings = []
     warn_notes: dict[str, list[str]] = {}

@@ -1,0 +1,229 @@
+"""``ftlock check``: audit an installed set (a ``pip freeze``, a lockfile, or a live
+interpreter) against the packages' own metadata — like ``pip check`` — and against the
+knowledge rules.
+
+Metadata comes from the live environment when auditing one, else from the index (the
+version's wheel for the target); versions the index does not have (git installs,
+local builds) are audited against the rules only, and the report says so.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from concurrent.futures import Future
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from packaging.requirements import Requirement as PkgRequirement
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from ftlock.errors import FtlockError, UsageError
+from ftlock.knowledge.engine import Knowledge
+from ftlock.resolver.models import Metadata
+from ftlock.resolver.provider import target_dependencies
+from ftlock.resolver.reqfile import read_file
+from ftlock.resolver.target import Target
+
+
+@dataclass(frozen=True)
+class Installed:
+    """One installed (or pinned) distribution."""
+
+    name: str
+    version: str | None  # None: installed from a URL/VCS without a known version
+    source: str  # the line it came from, or "environment"
+    metadata: Metadata | None = None  # known when read from a live environment
+
+
+@dataclass(frozen=True)
+class Problem:
+    kind: str  # "metadata" | "rule"
+    severity: str  # "error" | "warn"
+    packages: tuple[str, ...]
+    message: str
+    rule: str | None = None
+    symptom: str | None = None
+    fix: str | None = None
+    source: str | None = None
+
+    def line(self) -> str:
+        text = f"{self.severity}: {self.message}"
+        if self.rule:
+            text += f" [rule {self.rule}] symptom: {self.symptom} | fix: {self.fix} | source: {self.source}"
+        return text
+
+
+@dataclass
+class AuditReport:
+    problems: list[Problem] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)  # not on the index: rules only
+    missing: list[str] = field(default_factory=list)  # requirements not in the set
+    checked: int = 0
+
+    @property
+    def failed(self) -> bool:
+        return any(p.severity == "error" for p in self.problems)
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "checked": self.checked,
+                "unknown_metadata": self.unknown,
+                "missing": self.missing,
+                "problems": [asdict(p) for p in self.problems],
+            },
+            indent=2,
+            sort_keys=True,
+        )
+
+
+_PIN = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*===?\s*([^\s;\\#]+)")
+_URL = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*@\s*(\S+)")
+
+
+def read_pins(path: Path) -> dict[str, Installed]:
+    """Pins of a ``pip freeze`` output or a requirements lockfile (hash lines ignored)."""
+    installed: dict[str, Installed] = {}
+    for number, raw in enumerate(read_file(path).splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith(("#", "-", "--")):
+            continue
+        if match := _PIN.match(line):
+            name, version = canonicalize_name(match.group(1)), match.group(2)
+            installed[name] = Installed(name, version, f"{path}:{number}")
+        elif match := _URL.match(line):
+            name = canonicalize_name(match.group(1))
+            installed[name] = Installed(name, None, f"{path}:{number}")
+        else:
+            raise UsageError(f"{path}:{number}: not a 'name==version' pin: {line[:60]!r}")
+    if not installed:
+        raise UsageError(f"{path}: no pinned packages found")
+    return installed
+
+
+_LIVE_SCRIPT = r"""
+import json, sys
+from importlib import metadata
+out = []
+for dist in metadata.distributions():
+    m = dist.metadata
+    if not m or not m.get("Name"):
+        continue
+    out.append({"name": m["Name"], "version": m["Version"],
+                "requires_dist": list(m.get_all("Requires-Dist") or ()),
+                "requires_python": m.get("Requires-Python")})
+print(json.dumps({"python": "%d.%d.%d" % sys.version_info[:3], "dists": out}))
+"""
+
+
+def read_live_environment(python: str) -> tuple[str, dict[str, Installed]]:
+    """Installed distributions (with their metadata) of another interpreter."""
+    try:
+        result = subprocess.run(
+            [python, "-c", _LIVE_SCRIPT], capture_output=True, text=True, timeout=120, check=False
+        )
+    except OSError as exc:
+        raise UsageError(f"--python {python}: cannot run it ({exc.strerror})") from None
+    if result.returncode != 0:
+        last = (result.stderr.strip().splitlines() or ["failed"])[-1]
+        raise UsageError(f"--python {python}: {last}")
+    data = json.loads(result.stdout)
+    installed = {}
+    for d in data["dists"]:
+        name = canonicalize_name(d["name"])
+        installed[name] = Installed(
+            name,
+            d["version"],
+            "environment",
+            Metadata(d["name"], d["version"], tuple(d["requires_dist"]), d["requires_python"]),
+        )
+    return data["python"], installed
+
+
+def _version(text: str | None) -> Version | None:
+    try:
+        return Version(text) if text else None
+    except InvalidVersion:
+        return None
+
+
+def audit(
+    installed: dict[str, Installed],
+    target: Target,
+    knowledge: Knowledge,
+    metadata_of=None,  # callable (name, version) -> Future[Metadata] | None, for index lookups
+    complete: bool = False,
+) -> AuditReport:
+    """Problems of ``installed``.  A requirement on a package that is not in the set is an
+    error only when the set claims to be ``complete`` (a whole environment); a partial list
+    is checked for consistency among what it names."""
+    report = AuditReport(checked=len(installed))
+    futures: dict[str, Future | Metadata | None] = {}
+    for name, dist in installed.items():
+        version = _version(dist.version)
+        rule = knowledge.metadata_rule(name, version) if version is not None else None
+        if rule is not None and rule.requires_dist is not None:
+            futures[name] = Metadata(name, str(version), rule.requires_dist, rule.requires_python)
+        elif dist.metadata is not None:
+            futures[name] = dist.metadata
+        elif version is not None and metadata_of is not None:
+            futures[name] = metadata_of(name, version)
+        else:
+            futures[name] = None
+    versions = {n: _version(d.version) for n, d in installed.items()}
+    for name in sorted(installed):
+        dist = installed[name]
+        value = futures[name]
+        try:
+            metadata = value.result() if isinstance(value, Future) else value
+        except FtlockError:
+            metadata = None
+        if metadata is None:
+            report.unknown.append(f"{name} {dist.version or '(from a URL)'}")
+            continue
+        for req in target_dependencies(metadata, frozenset(), target):
+            dep = canonicalize_name(req.name)
+            have = installed.get(dep)
+            who = f"{name} {dist.version}"
+            if have is None:
+                message = f"{who} requires {_bare(req)}, which is not installed"
+                if complete:
+                    report.problems.append(Problem("metadata", "error", (who,), message))
+                else:
+                    report.missing.append(message)
+                continue
+            have_version = versions.get(dep)
+            if have_version is not None and not req.specifier.contains(have_version, prereleases=True):
+                report.problems.append(
+                    Problem(
+                        "metadata",
+                        "error",
+                        (who, f"{dep} {have.version}"),
+                        f"{who} requires {_bare(req)}, but {dep} {have.version} is installed",
+                    )
+                )
+    pinned = {n: v for n, v in versions.items() if v is not None}
+    for violation in knowledge.violations(pinned):
+        rule = violation.rule
+        report.problems.append(
+            Problem(
+                "rule",
+                rule.severity,
+                violation.packages,
+                f"{violation.message}: {rule.summary}",
+                rule=rule.id,
+                symptom=rule.symptom,
+                fix=rule.fix,
+                source=rule.source,
+            )
+        )
+    return report
+
+
+def _bare(req: PkgRequirement) -> str:
+    """The requirement without its marker (already evaluated for the target)."""
+    extras = f"[{','.join(sorted(req.extras))}]" if req.extras else ""
+    return f"{req.name}{extras}{req.specifier}"
