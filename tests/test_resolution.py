@@ -621,3 +621,19 @@ def test_a_lock_that_cannot_be_written_leaves_no_temp_file(small_index, tmp_path
     assert line.startswith(f"error: cannot write {target}: ")
     assert sorted(os.listdir(lockdir)) == ["out.txt"]
     assert os.listdir(target) == []
+
+
+def test_a_preferred_version_is_kept_while_it_still_fits(local_index, dists_dir):
+    """Re-locks and base environments prefer what is already there over the newest."""
+    from ftlock.resolver.solve import SolveRequest, solve
+
+    index = local_index()
+    for version in ("1.0", "1.1", "2.0"):
+        index.add(build_wheel(dists_dir, "lib", version))
+    base = dict(index_url=index.url, no_cache=True, python="3.11", platform="linux_x86_64")
+
+    kept = solve(SolveRequest(requirements=("lib",), preferred=(("lib", "1.1"),), **base))
+    overruled = solve(SolveRequest(requirements=("lib>=2",), preferred=(("lib", "1.1"),), **base))
+
+    assert [(p.name, p.version) for p in kept.packages] == [("lib", "1.1")]
+    assert [(p.name, p.version) for p in overruled.packages] == [("lib", "2.0")]

@@ -99,8 +99,10 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
         on_dependencies: Callable[[Candidate, list[Requirement]], None] | None = None,
         on_candidates: Callable[[str, list[Candidate]], None] | None = None,
         knowledge: Knowledge | None = None,
+        preferred: Mapping[str, Version] | None = None,
     ) -> None:
         self.knowledge = knowledge
+        self.preferred = dict(preferred or {})
         self.finder = finder
         self.metadata = metadata
         self.target = target
@@ -221,15 +223,29 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
                     continue
                 yield full
 
+        preferred = self.preferred.get(name)
+
+        def ordered(prereleases: bool) -> Iterator[Candidate]:
+            """Newest first — except a preferred version (an existing pin, an installed
+            package), which is tried before anything else while it still fits."""
+            first = None
+            if preferred is not None:
+                first = next((c for c in select(True) if c.version == preferred), None)
+                if first is not None:
+                    yield first
+            for candidate in select(prereleases):
+                if first is None or candidate.version != preferred:
+                    yield candidate
+
         def matches() -> Iterator[Candidate]:
             found = False
-            for candidate in select(allow_pre):
+            for candidate in ordered(allow_pre):
                 if not found and self._on_candidates is not None:
                     self._on_candidates(identifier, [candidate])
                 found = True
                 yield candidate
             if not found and self.prerelease == "if-necessary" and not allow_pre:
-                yield from select(True)
+                yield from ordered(True)
 
         # resolvelib takes a factory and iterates it lazily: versions the solver never
         # reaches are never checked against the target.

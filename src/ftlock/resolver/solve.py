@@ -23,6 +23,7 @@ from packaging.requirements import InvalidRequirement
 from packaging.requirements import Requirement as PkgRequirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import InvalidVersion, Version
 from resolvelib import BaseReporter, Resolver
 from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
 
@@ -75,6 +76,9 @@ class SolveRequest:
     features: tuple[str, ...] = ()
     gpu: str | None = None
     rules: tuple[Path, ...] = ()  # extra rule files/directories, beside the built-in ones
+    # versions to keep when they still fit (existing lock pins, installed packages): the
+    # solver tries them first, so a re-lock changes only what it must
+    preferred: tuple[tuple[str, str], ...] = ()
     no_knowledge: bool = False
     ignore_rules: tuple[str, ...] = ()
 
@@ -318,6 +322,16 @@ class Session:
         self.http.close()
 
 
+def _preferred(pairs: tuple[tuple[str, str], ...]) -> dict[str, Version]:
+    out: dict[str, Version] = {}
+    for name, version in pairs:
+        try:
+            out[canonicalize_name(name)] = Version(version)
+        except InvalidVersion:
+            continue
+    return out
+
+
 def gather_inputs(request: SolveRequest) -> ParsedInputs:
     inputs = ParsedInputs()
     inputs.requirements += [InputLine(r, "requested") for r in request.requirements]
@@ -383,6 +397,7 @@ def solve(request: SolveRequest, on_progress: Callable[[int, str], None] | None 
             on_dependencies=prefetcher.dependencies_found,
             on_candidates=prefetcher.candidates_found,
             knowledge=knowledge,
+            preferred=_preferred(request.preferred),
         )
         provider.direct.update(direct_candidates)
         resolver: Resolver = Resolver(provider, Progress(on_progress))
