@@ -42,14 +42,17 @@ class TargetFacts:
     cuda: Version | None = None
 
     @classmethod
-    def build(cls, features: Iterable[str] = (), gpu: str | None = None) -> TargetFacts:
-        """Facts from ``--feature`` names and a ``--gpu`` catalog name."""
+    def build(
+        cls, features: Iterable[str] = (), gpu: str | None = None, cuda: Version | None = None
+    ) -> TargetFacts:
+        """Facts from ``--feature`` names, a ``--gpu`` catalog name and the CUDA release the
+        driver supports (``--cuda-driver``/``--cuda``, see :mod:`ftlock.knowledge.cuda`)."""
         if gpu is None:
-            return cls(frozenset(features))
+            return cls(frozenset(features), cuda=cuda)
         from ftlock.knowledge.gpus import lookup
 
         card = lookup(gpu)
-        return cls(frozenset(features), card.name, card.arch, card.capability)
+        return cls(frozenset(features), card.name, card.arch, card.capability, cuda)
 
     def satisfies(self, when: Condition) -> bool:
         if when.features and not set(when.features) <= self.features:
