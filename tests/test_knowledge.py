@@ -381,7 +381,16 @@ def test_builtin_rule_scenario(item, local_index, dists_dir, ftlock, tmp_path): 
     if rule.severity == "error":
         assert bad_check.exit_code == 1
         names = sorted(versions)
-        solved = ftlock("solve", *names, *flags, index=index)
+        # this rule alone: other rules on the same packages (e.g. two GPU rules that between
+        # them forbid every version on that GPU) are scenarios of their own
+        others = [
+            f"--ignore-rule={other.rule.id}" for other in builtin_rules()
+            if other.rule.id != rule.id and set(other.rule.packages) & set(rule.packages)
+        ]
+        # with a GPU, torch would come from a PyTorch CUDA index: here the scenario's index
+        # serves every build
+        torch_index = [f"--torch-index={index.url}"] if example.gpu else []
+        solved = ftlock("solve", *names, *flags, *others, *torch_index, index=index)
         assert solved.exit_code == 0, solved.stderr
         locked = dict(p.split("==") for p in pins(solved.lock))
         broken = Knowledge([item], TargetFacts.build(example.features, example.gpu)).violations(locked)

@@ -40,6 +40,19 @@ def _parse_date(ctx: click.Context, param: click.Parameter, value: str | None) -
     return parsed.astimezone(timezone.utc)
 
 
+def _parse_output(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and value == "":
+        raise click.BadParameter("empty file name (use '-' for stdout)")
+    return value
+
+
+def _parse_index_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    # "" must not fall through to the configured/default index
+    if value is not None and not value.strip():
+        raise click.BadParameter("empty index URL")
+    return value
+
+
 # Options that change how ftlock runs but never what it writes: left out of the lock's
 # header so the same inputs give the same bytes however verbose or cached the run was.
 # Knowledge switches are reported by their own header line, and only when a rule they turn
@@ -107,10 +120,11 @@ def main() -> None:
 @click.argument("requirements", nargs=-1)
 @click.option("-r", "--requirement", "requirement_files", multiple=True, type=click.Path(path_type=Path), help="Read requirements from FILE (pip format; nested -r/-c allowed).")
 @click.option("-c", "--constraint", "constraint_files", multiple=True, type=click.Path(path_type=Path), help="Constrain versions with FILE; constraints never add packages.")
-@click.option("-o", "--output", type=str, default=None, help="Write the lock to FILE (atomically), or '-' for stdout. Default: stdout.")
+@click.option("-o", "--output", type=str, default=None, callback=_parse_output, help="Write the lock to FILE (atomically), or '-' for stdout. Default: stdout.")
+@click.option("--format", "lock_format", type=click.Choice(["requirements", "pylock"]), default="requirements", show_default=True, help="requirements: hash-pinned requirements.txt; pylock: PEP 751 pylock.toml (name the file pylock.toml or pylock.NAME.toml).")
 @click.option("--python", "python", default=None, help="Target CPython: 3.11 (every 3.11.x) or 3.11.7. Default: the running interpreter.")
 @click.option("--platform", "platform", default=None, help="Target platform: linux_x86_64 (manylinux_2_28), linux_aarch64, manylinux_2_N_x86_64, macosx_14_0_arm64, win_amd64. Default: this machine.")
-@click.option("-i", "--index-url", default=None, help=INDEX_HELP)
+@click.option("-i", "--index-url", default=None, callback=_parse_index_url, help=INDEX_HELP)
 @click.option("--extra-index-url", multiple=True, help="More indexes, asked in order after --index-url; each project still comes from the first index that has it.")
 @click.option("--allow-insecure-host", "allow_insecure_hosts", multiple=True, metavar="HOST", help="Allow plain http to HOST (or HOST:PORT); repeatable. Without it only https and loopback (localhost, 127.0.0.1, ::1) are used; pip's trusted-host is honoured too.")
 @click.option("--prerelease", type=click.Choice(["allow", "if-necessary", "explicit"]), default=None, help="Pre-releases: 'explicit' (default, like pip) only when a specifier names one; 'if-necessary' also when nothing else fits; 'allow' always.")
@@ -124,7 +138,17 @@ def main() -> None:
 @click.option("--concurrency", type=click.IntRange(1, 128), default=16, show_default=True, help="Parallel HTTP requests.")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True, help="Seconds before an HTTP request times out.")
 @click.option("--retries", type=click.IntRange(0, 20), default=3, show_default=True, help="Retries for transient HTTP failures.")
-@click.option("--gpu", default=None, metavar="NAME", help="Target GPU (see `ftlock gpus`): GPU-specific knowledge rules apply.")
+@click.option("--base", type=click.Path(path_type=Path), default=None, metavar="FREEZE", help="Solve on top of an existing environment (`pip freeze` output): every installed package stays and keeps its version unless the request forces a change; the lock holds only what to install or change.")
+@click.option("--base-python", default=None, metavar="PATH", help="Like --base, reading a live interpreter's installed packages and their metadata.")
+@click.option("--keep-base", is_flag=True, help="With --base: never change an installed package (fail naming the one in the way).")
+@click.option("--output-full", is_flag=True, help="With --base: lock the whole resulting environment instead of only the changes.")
+@click.option("--gpu", default=None, metavar="NAME", help="Target GPU (see `ftlock gpus`; `ftlock probe` prints this machine's): chooses a torch build with kernels for it and applies GPU-specific knowledge rules. `cpu`: CPU builds of torch.")
+@click.option("--cuda-driver", "cuda_driver", default=None, metavar="VERSION", help="The target's NVIDIA driver, e.g. 535.104.05: the torch build must be one it can run (natively or through CUDA minor-version compatibility).")
+@click.option("--cuda", "cuda", default=None, metavar="X.Y", help="Instead of --cuda-driver: the highest CUDA release the target's driver supports (what nvidia-smi shows), e.g. 12.2.")
+@click.option("--torch-index", "torch_index", default=None, metavar="URL", help="Take torch, torchvision, torchaudio (and triton, if it has them) from this index, e.g. https://download.pytorch.org/whl/cu126; default: chosen from --gpu/--cuda-driver.")
+@click.option("--model", "model", default=None, metavar="NAME", help="Model family preset (see `ftlock models`): adds the versions it needs; with no packages, solves a fine-tuning stack.")
+@click.option("--quant", "quant", type=click.Choice(["4bit", "8bit"]), default=None, help="Quantized fine-tuning: adds bitsandbytes and declares the load_in_4bit/load_in_8bit feature.")
+@click.option("--with", "with_packages", multiple=True, metavar="NAME", help="Add an optional member to the fine-tuning stack: unsloth (repeatable).")
 @click.option("--feature", "features", multiple=True, metavar="NAME", help="Declare a usage that knowledge rules depend on, e.g. load_in_8bit, load_in_4bit (repeatable).")
 @click.option("--rules", "rules", multiple=True, type=click.Path(path_type=Path), metavar="PATH", help="Also apply the rules in this TOML file or directory (a team's own knowledge; see docs/knowledge.md).")
 @click.option("--no-knowledge", is_flag=True, help="Solve without the knowledge overlay (the lock header names the rules that would have applied).")
@@ -143,6 +167,7 @@ def solve(requirements: tuple[str, ...], output: str | None, quiet: bool, verbos
     from ftlock.lockgen.requirements_txt import render
     from ftlock.resolver.solve import SolveRequest, solve as run_solve
 
+    lock_format = options.pop("lock_format")
     if verbose:
         logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
     request = SolveRequest(
@@ -158,7 +183,14 @@ def solve(requirements: tuple[str, ...], output: str | None, quiet: bool, verbos
     try:
         resolution = _with_progress(request, quiet)
         argv = click.get_current_context().meta.get("ftlock.argv", sys.argv[1:])
-        text = render(resolution, _command_line(argv))
+        if lock_format == "pylock":
+            from ftlock.lockgen import pylock
+
+            text = pylock.render(resolution, _command_line(argv))
+            if output not in (None, "-") and not pylock.FILENAME.match(Path(output).name):
+                click.echo(f"warning: PEP 751 names lock files pylock.toml or pylock.NAME.toml, not {Path(output).name}", err=True)
+        else:
+            text = render(resolution, _command_line(argv))
         if output is None or output == "-":
             click.echo(text, nl=False)
         else:
@@ -177,6 +209,13 @@ def solve(requirements: tuple[str, ...], output: str | None, quiet: bool, verbos
         sys.exit(1)
     for warning in resolution.warnings:
         click.echo(f"warning: {warning}", err=True)
+    if not quiet:
+        for line in resolution.summary:
+            click.echo(line, err=True)
+    if resolution.changes and not quiet:
+        click.echo(f"Changes to the base environment ({len(resolution.changes)}):", err=True)
+        for line in resolution.changes:
+            click.echo(f"  {line}", err=True)
     if not quiet:
         stats = resolution.stats
         click.echo(
@@ -205,7 +244,9 @@ def _with_progress(request, quiet: bool):  # type: ignore[no-untyped-def]
 def _fail(exc: FtlockError, verbose: bool = False) -> None:
     if verbose:
         raise exc
-    click.echo(f"error: {exc}", err=True)
+    from ftlock.resolver.indexes import redact_text
+
+    click.echo(f"error: {redact_text(str(exc))}", err=True)
     sys.exit(exc.exit_code)
 
 
@@ -214,6 +255,8 @@ def _fail(exc: FtlockError, verbose: bool = False) -> None:
 @click.option("--python", "python", default=None, help="Target CPython version (3.11), or the path of an interpreter whose installed packages to audit instead of FILE.")
 @click.option("--platform", "platform", default=None, help="Target platform (as for solve).")
 @click.option("--gpu", default=None, metavar="NAME", help="Target GPU: GPU-specific rules apply.")
+@click.option("--cuda-driver", "cuda_driver", default=None, metavar="VERSION", help="The target's NVIDIA driver: rules conditioned on the CUDA release apply.")
+@click.option("--cuda", "cuda", default=None, metavar="X.Y", help="Instead of --cuda-driver: the highest CUDA release the driver supports.")
 @click.option("--feature", "features", multiple=True, metavar="NAME", help="Declared usage, e.g. load_in_8bit (repeatable).")
 @click.option("-i", "--index-url", default=None, help="Index to read metadata from (default: as for solve).")
 @click.option("--extra-index-url", multiple=True, help="More indexes.")
@@ -223,7 +266,7 @@ def _fail(exc: FtlockError, verbose: bool = False) -> None:
 @click.option("--complete", is_flag=True, help="The set is a whole environment: a requirement on a package it lacks is an error (default for --python PATH).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("-v", "--verbose", is_flag=True, help="Full tracebacks.")
-def check(file: Path | None, python: str | None, platform: str | None, gpu: str | None, features: tuple[str, ...], index_url: str | None, extra_index_url: tuple[str, ...], cache_dir: Path | None, offline: bool, rules: tuple[Path, ...], complete: bool, fmt: str, verbose: bool) -> None:
+def check(file: Path | None, python: str | None, platform: str | None, gpu: str | None, cuda_driver: str | None, cuda: str | None, features: tuple[str, ...], index_url: str | None, extra_index_url: tuple[str, ...], cache_dir: Path | None, offline: bool, rules: tuple[Path, ...], complete: bool, fmt: str, verbose: bool) -> None:
     """Audit a pip freeze, a lockfile or a live environment: metadata (like pip check) and knowledge rules.
 
     Exit 1 when a problem is found, with one line per problem.
@@ -245,7 +288,15 @@ def check(file: Path | None, python: str | None, platform: str | None, gpu: str 
             target = Target.from_options(python, platform)
         from ftlock.knowledge.loader import load_rules
 
-        knowledge = Knowledge(load_rules(rules), facts=TargetFacts.build(features, gpu))
+        from ftlock.knowledge.cuda import DriverSupport
+
+        if cuda_driver and cuda:
+            raise UsageError("give --cuda-driver or --cuda, not both")
+        driver = DriverSupport.from_driver(cuda_driver) if cuda_driver else DriverSupport.from_cuda(cuda) if cuda else None
+        knowledge = Knowledge(
+            load_rules(rules),
+            facts=TargetFacts.build(features, gpu, driver.native if driver else None),
+        )
         session = None
         metadata_of = None
         if not live:
@@ -364,3 +415,249 @@ def gpus() -> None:
             f"{gpu.name:<8} {gpu.label:<26} {gpu.arch:<10} cc {cc:<5} {gpu.memory_gb:>4} GB "
             f"bf16={'yes' if gpu.bf16 else 'no':<3} fp8={'yes' if gpu.fp8 else 'no'}"
         )
+
+
+@main.command()
+def probe() -> None:
+    """Read this machine's GPUs and driver (nvidia-smi) and print the matching solve flags.
+
+    \b
+    Example:
+      ftlock solve --model gemma3 $(ftlock probe) -o ft.txt
+    """
+    from ftlock.knowledge.cuda import DriverSupport
+    from ftlock.probe import probe as run_probe
+
+    try:
+        found = run_probe()
+    except FtlockError as exc:
+        _fail(exc)
+        return
+    distinct = list(dict.fromkeys((g.match.name if g.match else g.name, g.driver) for g in found))
+    seen: set[str] = set()
+    for gpu in found:
+        flags = gpu.flags()
+        cc = f"compute capability {gpu.compute_capability}" if gpu.compute_capability else "compute capability not reported"
+        try:
+            cuda = DriverSupport.from_driver(gpu.driver).describe()
+        except FtlockError:
+            cuda = f"driver {gpu.driver}"
+        if gpu.match is None:
+            same = [g.name for g in _gpu_catalog().values() if gpu.compute_capability and g.compute_capability == gpu.compute_capability]
+            hint = f"; same compute capability: {', '.join(same)}" if same else ""
+            click.echo(f"note: {gpu.name} ({cc}) is not in the GPU catalog (`ftlock gpus`){hint}", err=True)
+        if flags in seen:
+            continue
+        seen.add(flags)
+        click.echo(f"{gpu.name}: {cc}; {cuda}", err=True)
+        click.echo(flags)
+    if len(distinct) > 1:
+        click.echo("note: this machine has different GPUs; use the flags of the one you train on", err=True)
+
+
+def _gpu_catalog():  # type: ignore[no-untyped-def]
+    from ftlock.knowledge.gpus import catalog
+
+    return catalog()
+
+
+@main.command()
+def models() -> None:
+    """Model presets for `solve --model`: the versions each family needs, and the stack."""
+    from ftlock.knowledge.models_catalog import catalog
+
+    presets = catalog()
+    for model in presets.model:
+        names = ", ".join((model.name, *model.aliases))
+        click.echo(f"{names:<24} {', '.join(model.requires):<24} {model.label}")
+    click.echo(
+        f"default stack (no packages given): {', '.join(presets.stack.packages)}; "
+        f"--quant 4bit|8bit adds {', '.join(presets.stack.quant)}; --with: {', '.join(presets.stack.extras)}",
+        err=True,
+    )
+
+
+# -- team lock lifecycle (issue 7): lock, lock --check, diff, why -----------------------------
+
+
+@main.command("lock")
+@click.option("--config", "config_file", type=click.Path(path_type=Path), default=None, help="The pyproject.toml to read (default: the nearest one from the current directory up).")
+@click.option("--target", "targets", multiple=True, metavar="NAME", help="Lock only this target (repeatable). Default: every target in [tool.ftlock.targets].")
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 when a lock is missing or out of date with its inputs (no network needed), naming what changed.")
+@click.option("--refresh", is_flag=True, help="Refetch index pages. With --check: also re-solve and report pins a fresh solve would change (yanked or removed versions, new files).")
+@click.option("-U", "--upgrade", is_flag=True, help="Ignore the existing pins: re-solve every target freely.")
+@click.option("-P", "--upgrade-package", "upgrade_packages", multiple=True, metavar="NAME[==VER]", help="Move only this package (to the newest version that fits, or to VER) and what it forces; repeatable.")
+@click.option("-r", "--requirement", "requirement_files", multiple=True, help="Use these requirement files instead of the configured ones.")
+@click.option("-c", "--constraint", "constraint_files", multiple=True, help="Use these constraint files instead of the configured ones.")
+@click.option("-o", "--output", default=None, help="Write to FILE instead of the target's output (needs a single target).")
+@click.option("--format", "lock_format", type=click.Choice(["requirements", "pylock"]), default=None, help="Lock format for every target (default: as configured, else requirements).")
+@click.option("--python", "python", default=None, help="Target CPython for every target (overrides the configuration).")
+@click.option("--platform", "platform", default=None, help="Target platform for every target (overrides the configuration).")
+@click.option("--gpu", default=None, metavar="NAME", help="Target GPU for every target (overrides the configuration).")
+@click.option("--feature", "features", multiple=True, metavar="NAME", help="Declared usages, replacing tool.ftlock.features (repeatable).")
+@click.option("-i", "--index-url", default=None, help="Index URL (overrides tool.ftlock.index-url).")
+@click.option("--extra-index-url", multiple=True, help="Extra index URLs (override tool.ftlock.extra-index-urls).")
+@click.option("--exclude-newer", callback=_parse_date, default=None, metavar="DATE", help="Ignore files uploaded after DATE (overrides tool.ftlock.exclude-newer).")
+@click.option("--prerelease", type=click.Choice(["allow", "if-necessary", "explicit"]), default=None, help="Pre-release policy (overrides tool.ftlock.prerelease).")
+@click.option("--allow-insecure-host", "allow_insecure_hosts", multiple=True, metavar="HOST", help="Allow plain http to HOST (as for solve).")
+@click.option("--no-build", is_flag=True, help="Never run a PEP 517 build to learn an sdist's metadata.")
+@click.option("--cache-dir", type=click.Path(path_type=Path), default=None, help="Cache directory.")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the cache.")
+@click.option("--offline", is_flag=True, help="Resolve from the cache alone.")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors (and, with --check, stale locks).")
+@click.option("-v", "--verbose", is_flag=True, help="Debug logging and full tracebacks.")
+def lock_command(config_file: Path | None, targets: tuple[str, ...], check: bool, refresh: bool, upgrade: bool, upgrade_packages: tuple[str, ...], requirement_files: tuple[str, ...], constraint_files: tuple[str, ...], output: str | None, lock_format: str | None, python: str | None, platform: str | None, gpu: str | None, features: tuple[str, ...], index_url: str | None, extra_index_url: tuple[str, ...], exclude_newer, prerelease: str | None, allow_insecure_hosts: tuple[str, ...], no_build: bool, cache_dir: Path | None, no_cache: bool, offline: bool, quiet: bool, verbose: bool) -> None:  # type: ignore[no-untyped-def]
+    """Write the lock of every target configured in pyproject.toml ([tool.ftlock]).
+
+    Re-locking keeps the current pins wherever they still fit the inputs. --check (for CI
+    and pre-commit) writes nothing and exits 1 when a lock is stale.
+
+    \b
+    Example:
+      ftlock lock                      # write/refresh every target's lock
+      ftlock lock -P peft              # move peft (and what it forces) only
+      ftlock lock --check              # pre-merge: are the locks up to date?
+    """
+    from ftlock import config as config_mod
+    from ftlock import locking
+    from ftlock.lockgen.atomic import write_atomic
+
+    if verbose:
+        logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
+    try:
+        if check and (upgrade or upgrade_packages):
+            raise UsageError("--check writes nothing; it cannot be combined with --upgrade/--upgrade-package")
+        overrides = config_mod.Overrides(
+            requirement_files=requirement_files,
+            constraint_files=constraint_files,
+            index_url=index_url,
+            extra_index_urls=extra_index_url,
+            exclude_newer=exclude_newer,
+            prerelease=prerelease,  # type: ignore[arg-type]
+            python=python,
+            platform=platform,
+            gpu=gpu,
+            features=features or None,
+            format=lock_format,  # type: ignore[arg-type]
+        )
+        project = config_mod.load(config_file, overrides)
+        selected = project.select(targets)
+        if output is not None:
+            if len(selected) != 1:
+                raise UsageError("-o/--output needs a single target (use --target NAME)")
+            selected = (project.with_output(selected[0], Path(output)),)
+        upgrades = tuple(locking.parse_upgrade(s) for s in upgrade_packages)
+        options = locking.RunOptions(
+            cache_dir=cache_dir, no_cache=no_cache, offline=offline, refresh=refresh,
+            no_build=no_build, allow_insecure_hosts=allow_insecure_hosts,
+        )
+        if check:
+            results = [locking.check_target(project, t, options, refresh=refresh) for t in selected]
+        else:
+            done = [
+                locking.lock_target(project, t, options, upgrade, upgrades)
+                for t in selected
+            ]
+    except FtlockError as exc:
+        if verbose:
+            raise
+        from ftlock.resolver.indexes import redact_text
+
+        click.echo(f"error: {redact_text(str(exc))}", err=True)
+        sys.exit(exc.exit_code)
+
+    if check:
+        stale = [r for r in results if r.status != "ok"]
+        for r in results:
+            where = project.relative(r.target.output)
+            if r.status == "ok" and not quiet:
+                click.echo(f"ok     {r.target.name}: {where}")
+            elif r.status != "ok":
+                click.echo(f"stale  {r.target.name}: {where}")
+                for reason in r.reasons:
+                    click.echo(f"         - {reason}")
+            for note in r.notes:
+                click.echo(f"warning: {r.target.name}: {note}", err=True)
+        if stale:
+            names = " ".join(f"--target {r.target.name}" for r in stale)
+            click.echo(
+                f"{len(stale)} of {len(results)} lock(s) out of date; run `ftlock lock"
+                + (f" {names}" if len(stale) < len(project.targets) else "")
+                + "` and commit the result",
+                err=True,
+            )
+            sys.exit(1)
+        if not quiet:
+            click.echo(f"{len(results)} lock(s) up to date", err=True)
+        return
+
+    # every target solved: now write them all (a failure above wrote nothing)
+    from ftlock.lockfile import read_lock
+    from ftlock.lockgen.diff import diff
+
+    for item in done:
+        try:
+            write_atomic(item.target.output, item.text)
+        except OSError as exc:
+            click.echo(f"error: cannot write {item.target.output}: {exc.strerror}", err=True)
+            sys.exit(1)
+        for warning in item.warnings:
+            click.echo(f"warning: {warning}", err=True)
+        for warning in item.resolution.warnings:
+            click.echo(f"warning: {item.target.name}: {warning}", err=True)
+        if quiet:
+            continue
+        where = project.relative(item.target.output)
+        count = len(item.resolution.packages)
+        if item.previous is None:
+            summary = "new lock"
+        else:
+            summary = diff(item.previous, read_lock(item.target.output)).summary()
+        click.echo(f"{item.target.name}: {where}: {count} packages ({summary})", err=True)
+
+
+@main.command("diff")
+@click.argument("old", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.argument("new", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--exit-code", is_flag=True, help="Exit 1 when the locks differ (like `git diff --exit-code`).")
+def diff_command(old: Path, new: Path, fmt: str, exit_code: bool) -> None:
+    """Packages added, removed, upgraded and downgraded from lock OLD to lock NEW, with the
+    reason NEW records (# via, knowledge rules). Either lock may be requirements.txt or pylock.toml."""
+    from ftlock.lockfile import read_lock
+    from ftlock.lockgen.diff import diff, render_diff
+
+    try:
+        result = diff(read_lock(old), read_lock(new))
+    except FtlockError as exc:
+        _fail(exc)
+        return
+    click.echo(result.to_json() if fmt == "json" else render_diff(result), nl=fmt == "json")
+    sys.exit(1 if exit_code and not result.empty else 0)
+
+
+@main.command("why")
+@click.argument("name")
+@click.option("--lock", "lock_file", type=click.Path(path_type=Path, exists=True, dir_okay=False), required=True, help="The lock to read (requirements.txt or pylock.toml).")
+@click.option("--all", "every", is_flag=True, help="Every chain (up to 50), not only the shortest through each requested package.")
+def why_command(name: str, lock_file: Path, every: bool) -> None:
+    """Why NAME is in a lock: the chains from an input to it, from the lock's # via notes."""
+    from ftlock.lockfile import read_lock
+    from ftlock.lockgen.diff import why
+
+    try:
+        lock = read_lock(lock_file)
+        chains = why(lock, name, every=every)
+    except FtlockError as exc:
+        _fail(exc)
+        return
+    except KeyError:
+        click.echo(f"error: {name} is not in {lock_file}", err=True)
+        sys.exit(1)
+    entry = lock.packages[chains[0].packages[-1]] if chains else None
+    if entry is not None:
+        click.echo(f"{entry.shown} is in {lock_file.name} because of {len(chains)} chain(s):")
+    for chain in chains:
+        click.echo(f"  {chain.render(lock)}")
+    for note in entry.notes if entry is not None else ():
+        click.echo(f"  # {note}")

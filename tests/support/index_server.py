@@ -499,6 +499,9 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, like real indexes
     server_version = "ftlock-test-index/1.0"
     timeout = 30  # reap idle keep-alive connections
+    # Headers and body go out in separate writes; with Nagle on, the body waits for the
+    # client's delayed ACK (~40 ms per request on Linux loopback).
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002
         """Silence per-request stderr noise; the request log is the record."""

@@ -179,9 +179,21 @@ class ProjectCandidates:
         self.name = name
         self._page = page
         self._pending = sorted(by_version.items(), reverse=True)
+        self._entries = by_version
+        self._single: dict[Version, Candidate | None] = {}
         self._built: list[Candidate] = []
         self._position = 0  # how many of _pending have been built
         self._lock = threading.Lock()
+
+    def get(self, version: Version) -> Candidate | None:
+        """The candidate of exactly ``version`` (built alone, without scanning newer ones)."""
+        with self._lock:
+            if version not in self._single:
+                entries = self._entries.get(version)
+                self._single[version] = (
+                    self._finder.build(self.name, version, entries, self._page) if entries else None
+                )
+            return self._single[version]
 
     def __iter__(self) -> Iterator[Candidate]:
         index = 0

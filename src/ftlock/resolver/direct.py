@@ -54,6 +54,10 @@ class DirectResolver:
         self.metadata: dict[str, Metadata] = {}  # candidate url -> metadata
 
     def resolve(self, url: str, expected_name: str | None) -> Candidate:
+        try:
+            urlsplit(url.removeprefix("git+"))
+        except ValueError as exc:  # e.g. an unclosed [IPv6 literal
+            raise UsageError(f"{redact(url)}: invalid URL ({exc})") from None
         if url.startswith("git+"):
             candidate, metadata = self._git(url)
         else:

@@ -43,6 +43,34 @@ def _said(info: Any) -> str:
     )
 
 
+def _compact(infos: Sequence[Any]) -> list[str]:
+    """``_said`` of each cause, with causes that differ only in the asking version merged:
+    "flash-attn 2.0.1-2.8.3 (52 versions) requires torch" instead of 52 lines."""
+    merged: dict[tuple[str, str], list[Any]] = {}
+    plain: list[tuple[str, str] | str] = []
+    for info in infos:
+        text = _said(info)
+        parent = info.parent
+        prefix = f"{parent.name} {parent.version} " if parent is not None else None
+        if prefix is None or not text.startswith(prefix) or getattr(parent, "version", None) is None:
+            plain.append(text)
+            continue
+        key = (str(parent.name), text[len(prefix):])
+        if key not in merged:
+            merged[key] = []
+            plain.append(key)
+        merged[key].append(parent.version)
+    out = []
+    for item in plain:
+        if isinstance(item, str):
+            out.append(item)
+            continue
+        versions = sorted(set(merged[item]))
+        shown = str(versions[0]) if len(versions) == 1 else f"{versions[0]}-{versions[-1]} ({len(versions)} versions)"
+        out.append(f"{item[0]} {shown} {item[1]}")
+    return list(dict.fromkeys(out))
+
+
 def _chain(name: str, required_by: Mapping[str, str], roots: set[str]) -> list[str]:
     chain = [name]
     seen = {name}
@@ -110,10 +138,10 @@ def explain_conflict(
                     f"{info.requirement.specifier}, but the target is {target.describe()}"
                 )
             continue
-        said = [_said(i) for i in infos]
+        said = _compact(infos)
         constraint = (constraints or {}).get(name)
         if constraint is not None and str(constraint):
-            said.append(f"a constraints file limits it to {name}{constraint}")
+            said.append(f"constraints limit it to {name}{constraint}")
         if len(said) == 1:
             available = versions_of(name) if versions_of else []
             tail = (

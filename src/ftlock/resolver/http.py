@@ -23,6 +23,7 @@ Plain ``http://`` is only used for loopback hosts and hosts the user allowed exp
 
 from __future__ import annotations
 
+import functools
 import logging
 import netrc
 import os
@@ -90,7 +91,10 @@ def load_netrc(environ: dict[str, str] | None = None) -> netrc.netrc | None:
     ignored, as pip (requests) does."""
     env = os.environ if environ is None else environ
     if env.get("NETRC"):
-        candidates = [Path(env["NETRC"]).expanduser()]
+        try:
+            candidates = [Path(env["NETRC"]).expanduser()]
+        except RuntimeError:
+            return None
     else:
         home = Path.home()
         candidates = [home / ".netrc", home / "_netrc"]
@@ -119,9 +123,11 @@ class Http:
         backoff: float | None = None,
         use_netrc: bool = True,
     ) -> None:
-        verify: ssl.SSLContext | bool = True
-        if cert and Path(cert).exists():
-            verify = ssl.create_default_context(cafile=cert)
+        verify = _ssl_context(
+            cert if cert and Path(cert).exists() else None,
+            os.environ.get("SSL_CERT_FILE"),
+            os.environ.get("SSL_CERT_DIR"),
+        )
         self.timeout = timeout
         self.retries = max(0, retries)
         self.backoff = _default_backoff() if backoff is None else max(0.0, backoff)
@@ -182,7 +188,10 @@ class Http:
             return fetched
         # user:password@ in the URL (a direct reference) becomes this request's auth, so
         # httpx never logs or re-sends it.
-        url, userinfo = split_credentials(url)
+        try:
+            url, userinfo = split_credentials(url)
+        except ValueError as exc:
+            raise IndexResponseError(f"{redact(url)}: invalid URL ({exc})") from None
         auth = userinfo if userinfo is not None else self._auth_for(url)
         shown = redact(url)
         delay = self.backoff
@@ -192,8 +201,9 @@ class Http:
                 response = self._client.get(url, headers=headers, auth=auth)
             except _InsecureRequest as exc:
                 host = urlsplit(exc.url).hostname or "?"
+                via = f" (redirected from {shown})" if redact(exc.url) != shown else ""
                 raise InsecureURL(
-                    f"refusing plain-http {redact(exc.url)} (reached from {shown}): "
+                    f"refusing plain-http {redact(exc.url)}{via}: "
                     f"use https, or pass --allow-insecure-host {host}"
                 ) from None
             except TRANSIENT_ERRORS as exc:
@@ -267,6 +277,17 @@ class Http:
                 url, 206, {"content-range": f"bytes {start}-{start + len(chunk) - 1}/{size}"}, chunk
             )
         return Fetched(url, 200, {"content-type": content_type}, body)
+
+
+@functools.lru_cache(maxsize=8)
+def _ssl_context(cert: str | None, env_file: str | None, env_dir: str | None) -> ssl.SSLContext:
+    """Trust as pip would: ``--cert``/``PIP_CERT`` when given, else what httpx trusts (the
+    ``SSL_CERT_FILE``/``SSL_CERT_DIR`` environment, else certifi).  Loading a CA bundle
+    takes tens of milliseconds, so one context per configuration is shared (SSLContext is
+    safe to share between connections and threads)."""
+    if cert:
+        return ssl.create_default_context(cafile=cert)
+    return httpx.create_ssl_context(trust_env=True)
 
 
 def _reason(exc: Exception) -> str:

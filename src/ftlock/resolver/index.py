@@ -76,8 +76,10 @@ class IndexClient:
         cache: Cache,
         policy: FetchPolicy,
         submit: Callable[..., Future] | None = None,
+        urls_for: Callable[[str], tuple[str, ...]] | None = None,
     ) -> None:
         self.urls = urls
+        self.urls_for = urls_for  # per-project routing (IndexSettings.urls_for), if any
         self.http = http
         self.cache = cache
         self.policy = policy
@@ -111,11 +113,12 @@ class IndexClient:
             return future
 
     def _find(self, name: NormalizedName) -> ProjectPage:
-        for index_url in self.urls:
+        urls = self.urls_for(name) if self.urls_for is not None else self.urls
+        for index_url in urls:
             page = self._page(index_url, name)
             if page is not None:
                 return page
-        shown = ", ".join(redact(u) for u in self.urls)
+        shown = ", ".join(redact(u) for u in urls)
         raise ProjectNotFound(f"no project named {name!r} on the configured index(es): {shown}")
 
     def _fresh(self, fetched_at: float) -> bool:

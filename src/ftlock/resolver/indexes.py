@@ -10,11 +10,12 @@ has it and never merged across indexes, which closes the dependency-confusion ho
 from __future__ import annotations
 
 import configparser
+import fnmatch
 import ipaddress
 import os
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -23,9 +24,12 @@ from ftlock.errors import UsageError
 
 def redact(url: str) -> str:
     """The URL without any ``user:password@`` part, for logs, errors and lockfiles."""
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
+    try:
+        parts = urlsplit(url)
+        if parts.username is None and parts.password is None:
+            return url
+    except ValueError:  # not a URL urllib can split: strip what looks like user:pass@
+        return redact_text(url)
     host = parts.hostname or ""
     if parts.port:
         host = f"{host}:{parts.port}"
@@ -82,9 +86,15 @@ def _normalise(url: str) -> str:
     if not url:
         raise UsageError("empty index URL")
     if "://" not in url:
-        path = Path(url).expanduser().resolve()
+        try:
+            path = Path(url).expanduser().resolve()
+        except RuntimeError as exc:  # ~user of an unknown user
+            raise UsageError(f"index path {url!r}: {exc}") from None
         return path.as_uri()
-    scheme = urlsplit(url).scheme
+    try:
+        scheme = urlsplit(url).scheme
+    except ValueError as exc:
+        raise UsageError(f"index URL {redact(url)!r}: {exc}") from None
     if scheme not in ("http", "https", "file"):
         raise UsageError(f"index URL {redact(url)!r}: only http, https and file URLs are supported")
     return url.rstrip("/")
@@ -152,6 +162,42 @@ class IndexSettings:
     credentials: tuple[tuple[str, str, str], ...] = ()  # (host[:port], user, password)
     #: hosts plain http may be used with: --allow-insecure-host, pip's trusted-host
     insecure_hosts: tuple[str, ...] = ()
+    #: per-project routing, ``(name pattern, index urls, then the configured ones too)``: a
+    #: project matching a pattern is looked up on those indexes (first that has it wins)
+    #: instead of ``urls`` — e.g. the torch family on a PyTorch CUDA index
+    routes: tuple[tuple[str, tuple[str, ...], bool], ...] = ()
+
+    def urls_for(self, name: str) -> tuple[str, ...]:
+        """The indexes to ask for project ``name``, in order."""
+        for pattern, urls, then_configured in self.routes:
+            if fnmatch.fnmatchcase(name, pattern):
+                return urls + tuple(u for u in self.urls if u not in urls) if then_configured else urls
+        return self.urls
+
+    @property
+    def all_urls(self) -> tuple[str, ...]:
+        """Every index of the solve: the configured ones, then routed ones."""
+        extra = [u for _, urls, _ in self.routes for u in urls if u not in self.urls]
+        return self.urls + tuple(dict.fromkeys(extra))
+
+    def with_routes(self, routes: tuple[tuple[str, tuple[str, ...], bool], ...]) -> IndexSettings:
+        """These settings with ``routes`` (their URLs normalised and checked like any index)."""
+        checked = []
+        for pattern, urls, then_configured in routes:
+            normalised = []
+            for url in urls:
+                url = _normalise(url)
+                if urlsplit(url).username is not None:
+                    raise UsageError(f"index {redact(url)}: credentials belong in netrc or keyring, not in a routed index URL")
+                if not is_secure_url(url, self.insecure_hosts):
+                    host = urlsplit(url).hostname or ""
+                    raise UsageError(
+                        f"index {url} uses plain http, which anyone on the network can read and "
+                        f"alter: use https, or pass --allow-insecure-host {host}"
+                    )
+                normalised.append(url)
+            checked.append((pattern, tuple(normalised), then_configured))
+        return replace(self, routes=tuple(checked))
 
     @classmethod
     def discover(

@@ -68,16 +68,6 @@ def parse_metadata(raw: bytes | str, source: str) -> Metadata:
     )
 
 
-def metadata_from_message(msg) -> Metadata:  # type: ignore[no-untyped-def]
-    return Metadata(
-        name=msg["Name"],
-        version=msg["Version"],
-        requires_dist=tuple(msg.get_all("Requires-Dist") or ()),
-        requires_python=msg.get("Requires-Python") or None,
-        provides_extra=tuple(msg.get_all("Provides-Extra") or ()),
-    )
-
-
 def find_wheel_metadata(names: list[str], project: str) -> str:
     """The ``<name>-<version>.dist-info/METADATA`` member of a wheel."""
     candidates = [n for n in names if n.count("/") == 1 and n.endswith(".dist-info/METADATA")]
@@ -126,15 +116,14 @@ def static_pkg_info(raw: bytes, source: str) -> Metadata | None:
 
 
 def build_metadata(source_dir: Path, project: str) -> Metadata:
-    """Run the PEP 517 metadata hook in an isolated environment."""
-    import build.util  # noqa: PLC0415 - heavy, rarely needed
+    """Run the PEP 517 metadata hook in an isolated environment (in a child process)."""
+    from ftlock.resolver.pep517 import run_metadata_hook  # noqa: PLC0415 - rarely needed
 
     try:
-        msg = build.util.project_wheel_metadata(source_dir, isolated=True)
-    except Exception as exc:  # build raises many types; all mean the same to the user
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise MetadataError(f"{project}: building metadata (PEP 517) failed: {first}") from exc
-    return metadata_from_message(msg)
+        text = run_metadata_hook(source_dir)
+    except RuntimeError as exc:
+        raise MetadataError(f"{project}: building metadata (PEP 517) failed: {exc}") from None
+    return parse_metadata(text, f"{project} (PEP 517 metadata hook)")
 
 
 def extract_archive(archive_bytes: bytes, filename: str, dest: Path) -> Path:

@@ -66,6 +66,7 @@ def _json_file(entry: dict[str, Any], page_url: str) -> DistFile | None:
         file_url = entry["url"]
         if not file_url.startswith(("https://", "http://")):
             file_url = urljoin(page_url, file_url)
+        urlsplit(file_url)  # a broken URL raises ValueError: the entry is skipped
         yanked = entry.get("yanked", False)
         has_meta, meta_hash = _metadata_hash(
             entry.get("core-metadata", entry.get("dist-info-metadata", False))
@@ -83,7 +84,7 @@ def _json_file(entry: dict[str, Any], page_url: str) -> DistFile | None:
             metadata_sha256=meta_hash,
             has_metadata_file=has_meta,
         )
-    except (KeyError, TypeError, AttributeError):
+    except (KeyError, TypeError, AttributeError, ValueError):  # ValueError: a broken URL
         return None
 
 
@@ -119,13 +120,19 @@ def parse_html_page(body: bytes, url: str, name: NormalizedName, index_url: str)
         parser.close()
     except Exception as exc:  # html.parser is lenient; this is for truly broken input
         raise IndexResponseError(f"{redact(url)}: malformed HTML page ({exc})") from exc
-    base = urljoin(url, parser.base) if parser.base else url
+    try:
+        base = urljoin(url, parser.base) if parser.base else url
+    except ValueError:  # a broken <base href>: resolve links against the page itself
+        base = url
     files = []
     for text, attrs in parser.anchors:
         href = attrs.get("href")
         if not href:
             continue
-        absolute, fragment = urldefrag(urljoin(base, href))
+        try:
+            absolute, fragment = urldefrag(urljoin(base, href))
+        except ValueError:  # a broken URL (unclosed [IPv6 literal): skipped, as pip does
+            continue
         filename = unquote(urlsplit(absolute).path.rsplit("/", 1)[-1]) or text
         sha256 = None
         if fragment.startswith("sha256="):

@@ -103,6 +103,7 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
     ) -> None:
         self.knowledge = knowledge
         self.preferred = dict(preferred or {})
+        self._dependencies: dict[Any, list[Requirement]] = {}
         self.finder = finder
         self.metadata = metadata
         self.target = target
@@ -212,25 +213,31 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
 
         def select(prereleases: bool) -> Iterator[Candidate]:
             for cand in project:
-                if cand.yanked and not self._pinned_to(cand, exact_pins):
-                    continue
-                if not all(s.contains(cand.version, prereleases=prereleases) for s in specs):
-                    continue
-                if any(x.contains(cand.version, prereleases=True) for x in excludes):
-                    continue
-                full = cand.with_extras(extras) if extras else cand
-                if full.key in bad:
-                    continue
-                yield full
+                full = acceptable(cand, prereleases)
+                if full is not None:
+                    yield full
 
         preferred = self.preferred.get(name)
 
+        def acceptable(cand: Candidate, prereleases: bool) -> Candidate | None:
+            if cand.yanked and not self._pinned_to(cand, exact_pins):
+                return None
+            if not all(s.contains(cand.version, prereleases=prereleases) for s in specs):
+                return None
+            if any(x.contains(cand.version, prereleases=True) for x in excludes):
+                return None
+            full = cand.with_extras(extras) if extras else cand
+            return None if full.key in bad else full
+
         def ordered(prereleases: bool) -> Iterator[Candidate]:
             """Newest first — except a preferred version (an existing pin, an installed
-            package), which is tried before anything else while it still fits."""
+            package), which is tried before anything else while it still fits.  It is
+            looked up directly: scanning down to it on every call would be quadratic on
+            projects with thousands of releases."""
             first = None
             if preferred is not None:
-                first = next((c for c in select(True) if c.version == preferred), None)
+                exact = project.get(preferred)
+                first = acceptable(exact, True) if exact is not None else None
                 if first is not None:
                     yield first
             for candidate in select(prereleases):
@@ -298,6 +305,15 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
     def get_dependencies(self, candidate: Any) -> list[Requirement]:
         if isinstance(candidate, (PythonCandidate, AbsentCandidate)):
             return []
+        # backtracking asks again for the same candidate: parse and evaluate markers once
+        cached = self._dependencies.get(candidate.key)
+        if cached is not None:
+            return cached
+        deps = self._compute_dependencies(candidate)
+        self._dependencies[candidate.key] = deps
+        return deps
+
+    def _compute_dependencies(self, candidate: Candidate) -> list[Requirement]:
         metadata = self._metadata(candidate)
         if canonicalize_name(metadata.name) != candidate.name:
             raise MetadataError(

@@ -28,6 +28,7 @@ from resolvelib import BaseReporter, Resolver
 from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
 
 from ftlock.errors import FtlockError, NoSolution, UsageError
+from ftlock.resolver.base import BaseEnvironment, read_freeze, read_python
 from ftlock.resolver.cache import Cache, default_cache_dir
 from ftlock.knowledge.engine import Knowledge, TargetFacts
 from ftlock.knowledge.loader import load_rules
@@ -39,13 +40,14 @@ from ftlock.resolver.candidates import (
     Requirement,
 )
 from ftlock.resolver.direct import DirectResolver, looks_like_path
+from ftlock.resolver import gpu_setup
 from ftlock.resolver.explain import explain_conflict
 from ftlock.resolver.http import Http
 from ftlock.resolver.index import FetchPolicy, IndexClient
 from ftlock.resolver.indexes import IndexSettings
 from ftlock.resolver.metadata import MetadataFetcher
 from ftlock.resolver.models import DistFile, Metadata
-from ftlock.resolver.provider import Prerelease, Provider, target_dependencies
+from ftlock.resolver.provider import Prerelease, Provider, parse_requirement, target_dependencies
 from ftlock.resolver.reqfile import InputLine, ParsedInputs, parse_file
 from ftlock.resolver.target import Target
 
@@ -79,8 +81,22 @@ class SolveRequest:
     # versions to keep when they still fit (existing lock pins, installed packages): the
     # solver tries them first, so a re-lock changes only what it must
     preferred: tuple[tuple[str, str], ...] = ()
+    # an existing environment to solve on top of (issue: existing environments)
+    base: Path | None = None  # a pip freeze
+    base_python: str | None = None  # or a live interpreter
+    keep_base: bool = False  # never change an installed package
+    output_full: bool = False  # lock the whole resulting environment, not just the changes
     no_knowledge: bool = False
     ignore_rules: tuple[str, ...] = ()
+    # GPU targets and model presets (ftlock.resolver.gpu_setup)
+    cuda_driver: str | None = None  # the target's NVIDIA driver, e.g. 535.104.05
+    cuda: str | None = None  # or the highest CUDA release it supports, e.g. 12.2
+    torch_index: str | None = None  # take the torch family from this index
+    model: str | None = None  # a model preset (`ftlock models`)
+    quant: str | None = None  # 4bit | 8bit
+    with_packages: tuple[str, ...] = ()  # optional stack members, e.g. unsloth
+    # per-project index routes, ((pattern, urls, then the configured ones too), ...)
+    index_routes: tuple[tuple[str, tuple[str, ...], bool], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -112,6 +128,9 @@ class Resolution:
     stats: SolveStats = field(compare=False)
     header_notes: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    changes: tuple[str, ...] = ()  # with a base: what changes and why, for a person
+    kept: tuple[str, ...] = ()  # with --output-full: base packages not from the index
+    summary: tuple[str, ...] = ()  # for a person on stderr: e.g. which torch build and why
 
 
 class Progress(BaseReporter):  # type: ignore[type-arg]
@@ -182,7 +201,7 @@ class Prefetcher:
         self.stopped = False
 
     def candidates_found(self, identifier: str, found: list[Candidate]) -> None:
-        if found and not found[0].url:
+        if found and not found[0].url and any(f.is_wheel for f in found[0].files):
             self.metadata.future(found[0])
 
     def dependencies_found(self, candidate: Candidate, deps: list[Requirement]) -> None:
@@ -215,8 +234,8 @@ class Prefetcher:
             ),
             None,
         )
-        if best is None:
-            return
+        if best is None or not any(f.is_wheel for f in best.files):
+            return  # never build an sdist speculatively: the solver may not need it
         try:
             future = self.metadata.future(best)
         except RuntimeError:
@@ -243,8 +262,11 @@ def _input_requirement(line: InputLine, target: Target) -> Requirement | None:
             url = text
         else:
             base = line.base_dir or Path.cwd()
-            path = (base / Path(text).expanduser()).resolve()
-            if not path.exists():
+            try:
+                path: Path | None = (base / Path(text).expanduser()).resolve()
+            except RuntimeError:  # ~user/... of an unknown user: not a path after all
+                path = None
+            if path is None or not path.exists():
                 where = "" if line.origin == "requested" else f"{line.origin}: "
                 raise UsageError(f"{where}{text!r} is neither a requirement nor an existing path")
             url = path.as_uri()
@@ -293,6 +315,8 @@ class Session:
             tuple(request.extra_index_urls) or tuple(inputs.extra_index_urls),
             allow_insecure_hosts=tuple(request.allow_insecure_hosts),
         )
+        if request.index_routes:
+            settings = settings.with_routes(request.index_routes)
         cache_root = None if request.no_cache else (request.cache_dir or default_cache_dir())
         cache = Cache(cache_root)
         http = Http(
@@ -310,7 +334,10 @@ class Session:
             offline=request.offline,
             exclude_newer=request.exclude_newer,
         )
-        index = IndexClient(settings.urls, http, cache, policy, submit=pool.submit)
+        index = IndexClient(
+            settings.urls, http, cache, policy, submit=pool.submit,
+            urls_for=settings.urls_for if settings.routes else None,
+        )
         finder = CandidateFinder(index, target, request.exclude_newer)
         direct = DirectResolver(http, no_build=request.no_build)
         fetcher = MetadataFetcher(http, cache, no_build=request.no_build, offline=request.offline)
@@ -320,6 +347,68 @@ class Session:
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
         self.http.close()
+
+
+def _base_header(base: BaseEnvironment | None, request: SolveRequest) -> tuple[str, ...]:
+    if base is None:
+        return ()
+    source = request.base.name if request.base is not None else "a live interpreter"
+    scope = "the whole resulting environment" if request.output_full else "only the packages to install or change"
+    keep = "; --keep-base" if request.keep_base else ""
+    return (f"Base: {source} ({len(base.packages)} packages installed); this lock holds {scope}{keep}",)
+
+
+def describe_changes(base, packages, result, metadata, finder) -> list[str]:  # type: ignore[no-untyped-def]
+    """One line per base package that changes (with the requirement that forced it) and
+    per new package, e.g. ``fsspec 2025.3.2 -> 2025.3.0 (datasets 3.6.0 requires ...)``."""
+    lines = []
+    final = {p.name: p for p in packages}
+    for name, package in sorted(final.items()):
+        installed = base.packages.get(name)
+        if installed is None or installed.version is None:
+            via = ", ".join(package.required_by) or "requested"
+            lines.append(f"+ {name} {package.version} (new; required by {via})")
+            continue
+        old = installed.parsed_version
+        if old is None or Version(package.version) == old:
+            continue
+        criterion = result.criteria.get(name)
+        reasons = []
+        for info in criterion.information if criterion is not None else ():
+            req = info.requirement
+            if req.url or req.accepts_version(old):
+                continue
+            who = f"{info.parent.name} {info.parent.version} requires" if info.parent is not None else "you requested"
+            reasons.append(f"{who} {req.describe()}")
+        if not reasons:
+            reasons = _own_conflicts(name, old, final, metadata, finder)
+        arrow = "->"
+        lines.append(f"~ {name} {installed.version} {arrow} {package.version} ({'; '.join(dict.fromkeys(reasons)) or 'chosen by the solver'})")
+    return lines
+
+
+def _own_conflicts(name, old, final, metadata, finder) -> list[str]:  # type: ignore[no-untyped-def]
+    """Why an installed version had to go although nothing excludes it: its own
+    requirements disagree with the new set."""
+    try:
+        candidate = finder.candidates(name).get(old)
+        meta = metadata(candidate) if candidate is not None else None
+    except FtlockError:
+        meta = None
+    if meta is None:
+        return []
+    out = []
+    for text in meta.requires_dist:
+        dep = parse_requirement(text)
+        if dep is None or (dep.marker is not None and not dep.marker.evaluate({**finder.target.markers, "extra": ""})):
+            continue
+        pinned = final.get(canonicalize_name(dep.name))
+        if pinned is not None and not dep.specifier.contains(pinned.version, prereleases=True):
+            out.append(
+                f"changed to keep {pinned.name} consistent: {name} {old} requires {dep.name}{dep.specifier}, "
+                f"and {pinned.name} is now {pinned.version}"
+            )
+    return out
 
 
 def _preferred(pairs: tuple[tuple[str, str], ...]) -> dict[str, Version]:
@@ -346,7 +435,12 @@ def solve(request: SolveRequest, on_progress: Callable[[int, str], None] | None 
     started = time.perf_counter()
     target = Target.from_options(request.python, request.platform)
     inputs = gather_inputs(request)
-    if not inputs.requirements:
+    # --gpu/--cuda-driver/--model...: more inputs, a torch constraint, torch index routes
+    stack = gpu_setup.prepare(request, target, inputs)
+    if stack.routes:
+        request = replace(request, index_routes=stack.routes)
+    has_base = request.base is not None or request.base_python is not None
+    if not inputs.requirements and not has_base:
         raise UsageError("nothing to solve: give requirements as arguments or with -r FILE")
     parsed = [(line, _input_requirement(line, target)) for line in inputs.requirements]
     requirements = [req for _, req in parsed if req is not None]
@@ -368,15 +462,33 @@ def solve(request: SolveRequest, on_progress: Callable[[int, str], None] | None 
     prefetcher = Prefetcher(index, finder, metadata, target, pool.submit)
     knowledge = Knowledge(
         rules=load_rules(request.rules),
-        facts=TargetFacts.build(request.features, request.gpu),
+        facts=TargetFacts.build(request.features + stack.features, request.gpu, stack.cuda),
         ignored=request.ignore_rules,
         enabled=not request.no_knowledge,
     )
+    base: BaseEnvironment | None = None
+    if has_base:
+        base = BaseEnvironment(
+            read_freeze(request.base) if request.base is not None else read_python(request.base_python),  # type: ignore[arg-type]
+            keep=request.keep_base,
+        )
     try:
+        if base is not None:
+            for name in base.packages:
+                index.prefetch(name)
+            base.classify(finder, metadata)
+            direct.metadata.update(base.external_metadata)
+            base_reqs = base.requirements()
+            requirements = requirements + base_reqs
+            origins = origins + ["installed"] * len(base_reqs)
         resolved_requirements = []
         direct_candidates: dict[str, Candidate] = {}
+        if base is not None:
+            direct_candidates.update(base.external)
         for req in requirements:
-            if req.url:
+            if req.url and req.name in direct_candidates and direct_candidates[req.name].url == req.url:
+                pass  # a base package kept as installed
+            elif req.url:
                 expected = None if req.name == "<direct>" else req.name
                 candidate = direct.resolve(req.url, expected)
                 if direct_candidates.setdefault(candidate.name, candidate) != candidate:
@@ -397,7 +509,7 @@ def solve(request: SolveRequest, on_progress: Callable[[int, str], None] | None 
             on_dependencies=prefetcher.dependencies_found,
             on_candidates=prefetcher.candidates_found,
             knowledge=knowledge,
-            preferred=_preferred(request.preferred),
+            preferred=_preferred(request.preferred + (base.preferred() if base else ())),
         )
         provider.direct.update(direct_candidates)
         resolver: Resolver = Resolver(provider, Progress(on_progress))
@@ -425,6 +537,11 @@ def solve(request: SolveRequest, on_progress: Callable[[int, str], None] | None 
         prefetcher.stopped = True
         session.close()
     packages = _locked_packages(result, origins, resolved_requirements, finder)
+    changes: list[str] = []
+    kept: list[str] = []
+    if base is not None:
+        changes = describe_changes(base, packages, result, metadata, finder)
+        kept = [f"{n}: {base.notes[n]}" for n in sorted(base.external)]
     pinned = {p.name: p.version for p in packages}
     warnings = []
     warn_notes: dict[str, list[str]] = {}
@@ -437,16 +554,28 @@ def solve(request: SolveRequest, on_progress: Callable[[int, str], None] | None 
         packages = tuple(
             replace(p, notes=p.notes + tuple(warn_notes.get(p.name, ()))) for p in packages
         )
+    summary, stack_warnings = stack.finish(packages)
+    if base is not None:
+        packages = tuple(p for p in packages if p.name not in base.external)
+        if not request.output_full:
+            packages = tuple(
+                p for p in packages
+                if p.name not in base.packages or base.packages[p.name].version is None
+                or Version(p.version) != base.packages[p.name].parsed_version
+            )
     stats = SolveStats(time.perf_counter() - started, http.requests, http.bytes)
     return Resolution(
         packages=packages,
         target=target,
-        indexes=settings.urls,
+        indexes=stack.indexes(settings.urls, settings.all_urls, packages),
         default_index=settings.default_url,
         exclude_newer=request.exclude_newer,
         stats=stats,
-        header_notes=tuple(knowledge.describe_state(pinned)),
-        warnings=tuple(warnings),
+        header_notes=tuple(stack.header) + tuple(knowledge.describe_state(pinned)) + _base_header(base, request),
+        warnings=tuple(warnings) + tuple(stack_warnings),
+        summary=tuple(summary),
+        changes=tuple(changes),
+        kept=tuple(kept) if request.output_full else (),
     )
 
 
@@ -485,16 +614,18 @@ def _locked_packages(
     origins: dict[str, list[str]] = {}
     for origin, req in zip(input_origins, requirements, strict=True):
         origins.setdefault(req.name, []).append(origin)
+    # "# via" lists the packages whose own metadata asks for this one; a conflict rule's
+    # "if installed" exclusion is not a reason to install anything, so it is not an edge
     parents: dict[str, set[str]] = {}
     for identifier in result.mapping:
-        for parent in result.graph.iter_parents(identifier):
-            if parent is None:
+        criterion = result.criteria.get(identifier)
+        for info in criterion.information if criterion is not None else ():
+            parent = info.parent
+            if parent is None or isinstance(parent, AbsentCandidate) or info.requirement.optional:
                 continue
             child = identifier.split("[")[0]
-            parent_name = parent.split("[")[0]
-            if parent_name != child and parent_name != PYTHON and not isinstance(
-                result.mapping.get(parent), AbsentCandidate
-            ):
+            parent_name = parent.identifier.split("[")[0]
+            if parent_name != child and parent_name != PYTHON:
                 parents.setdefault(child, set()).add(parent_name)
     packages = []
     for identifier, candidate in result.mapping.items():

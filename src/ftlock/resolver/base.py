@@ -1,0 +1,182 @@
+"""Existing environments: solve on top of a base (a ``pip freeze`` or a live interpreter)
+so that the WHOLE resulting environment is consistent, changing as few installed packages
+as possible.
+
+Every base package becomes a root requirement (it stays installed) whose installed version
+is *preferred* (tried first while it fits) — or pinned exactly with ``--keep-base``.
+Packages installed from outside the index (a ``+cu124`` torch from a URL, a git install, a
+name the index does not have) are kept as they are: they enter the solve as single fixed
+candidates with the metadata recorded for them (the live interpreter's, or the index's
+metadata of the same public version, or none — and the summary says which).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from packaging.specifiers import SpecifierSet
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from ftlock.errors import FtlockError, UsageError
+from ftlock.resolver.audit import read_live_environment
+from ftlock.resolver.candidates import Candidate, Requirement
+from ftlock.resolver.models import Metadata
+from ftlock.resolver.reqfile import read_file
+
+_PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*===?\s*([^\s;#]+)")
+_URL = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*@\s*(\S+)")
+
+
+@dataclass(frozen=True)
+class BasePackage:
+    name: NormalizedName
+    version: str | None  # None when a URL install does not reveal it
+    url: str | None = None  # set for packages installed from a URL / VCS / local path
+    source: str = ""  # "file:line" or "environment"
+    metadata: Metadata | None = None  # recorded metadata (live environments)
+
+    @property
+    def parsed_version(self) -> Version | None:
+        try:
+            return Version(self.version) if self.version else None
+        except InvalidVersion:
+            return None
+
+    def shown(self) -> str:
+        return f"{self.name} {self.version or '(unknown version)'}"
+
+
+def _version_from_url(url: str) -> str | None:
+    """``torch-2.6.0%2Bcu124-cp311-…whl`` → ``2.6.0+cu124``; sdists likewise."""
+    filename = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+    if filename.endswith(".whl"):
+        parts = filename[:-4].split("-")
+        return parts[1] if len(parts) >= 5 else None
+    for ext in (".tar.gz", ".zip"):
+        if filename.endswith(ext):
+            stem = filename[: -len(ext)]
+            return stem.rsplit("-", 1)[1] if "-" in stem else None
+    return None
+
+
+def read_freeze(path: Path) -> dict[NormalizedName, BasePackage]:
+    """A ``pip freeze`` / ``pip list --format=freeze`` output."""
+    packages: dict[NormalizedName, BasePackage] = {}
+    for number, raw in enumerate(read_file(path).splitlines(), 1):
+        line = raw.split(" #", 1)[0].strip()
+        if not line or line.startswith("#"):
+            continue
+        where = f"{path}:{number}"
+        if line.startswith(("-e ", "--editable")):
+            url = line.split(None, 1)[1]
+            match = re.search(r"[#&]egg=([A-Za-z0-9._-]+)", url)
+            if match:
+                name = canonicalize_name(match.group(1))
+                packages[name] = BasePackage(name, None, url, where)
+            continue
+        if line.startswith("-"):
+            continue  # pip options in a hand-edited freeze
+        if match := _PIN.match(line):
+            name = canonicalize_name(match.group(1))
+            packages[name] = BasePackage(name, match.group(2), None, where)
+        elif match := _URL.match(line):
+            name = canonicalize_name(match.group(1))
+            url = match.group(2)
+            packages[name] = BasePackage(name, _version_from_url(url), url, where)
+        else:
+            raise UsageError(f"{where}: not a pip freeze line: {line[:60]!r}")
+    if not packages:
+        raise UsageError(f"{path}: no packages found (expected `pip freeze` output)")
+    return packages
+
+
+def read_python(python: str) -> dict[NormalizedName, BasePackage]:
+    """Installed distributions of a live interpreter, with their recorded metadata."""
+    _, installed = read_live_environment(python)
+    return {
+        canonicalize_name(d.name): BasePackage(
+            canonicalize_name(d.name), d.version, None, "environment", d.metadata
+        )
+        for d in installed.values()
+    }
+
+
+@dataclass
+class BaseEnvironment:
+    """The base, classified against the index for the target."""
+
+    packages: dict[NormalizedName, BasePackage]
+    keep: bool = False
+    external: dict[NormalizedName, Candidate] = field(default_factory=dict)
+    external_metadata: dict[str, Metadata] = field(default_factory=dict)
+    notes: dict[NormalizedName, str] = field(default_factory=dict)
+
+    def classify(self, finder, metadata_of) -> None:  # type: ignore[no-untyped-def]
+        """Decide which base packages the index can provide and which are kept as-is.
+
+        ``metadata_of(candidate)`` returns the index metadata of a candidate.
+        """
+        for name, pkg in sorted(self.packages.items()):
+            version = pkg.parsed_version
+            on_index = None
+            if pkg.url is None and version is not None:
+                try:
+                    on_index = finder.candidates(name).get(version)
+                except FtlockError:
+                    on_index = None
+            if on_index is not None and any(f.is_wheel for f in on_index.files):
+                continue
+            if on_index is not None and pkg.metadata is None:
+                # sdist only: learning its requirements would mean building it (and stub
+                # sdists of packages hosted elsewhere fail to build on purpose)
+                url = f"installed:{name}=={pkg.version}"
+                self.external[name] = Candidate(name, version, (), None, url=url)
+                self.external_metadata[url] = Metadata(name, str(version), ())
+                self.notes[name] = "kept as installed (sdist only on the index: its requirements are not checked)"
+                continue
+            # kept as installed: one fixed candidate with the best metadata we have
+            url = pkg.url or f"installed:{name}=={pkg.version}"
+            recorded = pkg.metadata
+            how = "recorded metadata of the installed package"
+            if recorded is None and version is not None:
+                public = Version(version.public)
+                try:
+                    twin = finder.candidates(name).get(public)
+                    recorded = metadata_of(twin) if twin is not None else None
+                    how = f"the index's metadata of {name} {public}"
+                except FtlockError:
+                    recorded = None
+            if recorded is None:
+                recorded = Metadata(name, pkg.version or "0", ())
+                how = "no metadata (its requirements are not checked)"
+            shown_version = version or Version("0")
+            self.external[name] = Candidate(name, shown_version, (), None, url=url)
+            self.external_metadata[url] = Metadata(
+                name, str(shown_version), recorded.requires_dist, recorded.requires_python
+            )
+            self.notes[name] = f"kept as installed ({'from ' + pkg.url if pkg.url else 'not on the index'}); using {how}"
+
+    def requirements(self) -> list[Requirement]:
+        reqs = []
+        for name, pkg in sorted(self.packages.items()):
+            if name in self.external:
+                cand = self.external[name]
+                reqs.append(Requirement(name, url=cand.url, text=f"{name} (installed)"))
+            elif self.keep and pkg.version:
+                reqs.append(
+                    Requirement(
+                        name, SpecifierSet(f"=={pkg.version}"), text=f"{name}=={pkg.version} (installed, --keep-base)"
+                    )
+                )
+            else:
+                reqs.append(Requirement(name, text=f"{name} (installed)"))
+        return reqs
+
+    def preferred(self) -> tuple[tuple[str, str], ...]:
+        return tuple(
+            (name, pkg.version) for name, pkg in sorted(self.packages.items()) if pkg.version
+        )
