@@ -113,6 +113,9 @@ class Bench:
 
     # one measured invocation -------------------------------------------------------------
     def measure(self, inv: Invocation, cwd: Path, timeout: float, tool: str) -> dict[str, Any]:
+        # Flush what the previous run wrote (pip-compile leaves gigabytes of dirty pages)
+        # outside the timed region, so the writeback does not land on the next tool.
+        os.sync()
         before = self.mirror.stats() if self.mirror else None
         result = run_measured(inv.cmd, cwd, tool_env(self.index_url, inv.extra_env), timeout)
         run: dict[str, Any] = {

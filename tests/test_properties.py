@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, event, given, note, settings
+from hypothesis.errors import InvalidArgument
 from hypothesis import strategies as st
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
@@ -365,24 +366,32 @@ def solve(index: LocalIndex, roots: list[str]):  # type: ignore[no-untyped-def]
     return CliRunner().invoke(main, argv, catch_exceptions=False)
 
 
+def _note(text: str, as_event: bool = False) -> None:
+    """Hypothesis' note()/event(), or nothing when called outside a @given test."""
+    try:
+        (event if as_event else note)(text)
+    except InvalidArgument:
+        pass
+
+
 def check_example(server: LocalIndex, universe: Universe, roots: list[str], json_pages: bool) -> None:
-    note(f"roots: {roots}")
+    _note(f"roots: {roots}")
     for releases in universe.values():
         for r in releases.values():
-            note(f"{r}")
+            _note(f"{r}")
     serve(server, universe, json_pages)
     checker = Checker(universe, roots)
     solution = checker.brute_force()
-    note(f"brute force: {solution}")
+    _note(f"brute force: {solution}")
 
     result = solve(server, roots)
 
     assert "Traceback" not in result.stderr, result.stderr
-    event(f"ftlock: {'lock' if result.exit_code == 0 else 'no solution'}; brute force: "
-          f"{'solution' if solution else 'none'}")
+    outcome = "lock" if result.exit_code == 0 else "no solution"
+    _note(f"ftlock: {outcome}; brute force: {'solution' if solution else 'none'}", as_event=True)
     if result.exit_code == 0:
         pins, hashes = parse_lock(result.stdout)
-        note(f"ftlock: {pins}")
+        _note(f"ftlock: {pins}")
         assert checker.violations(pins) == [], result.stdout
         for name, version in pins.items():
             assert hashes.get(name) == [universe[name][version].sha256], result.stdout
@@ -450,3 +459,24 @@ def test_the_checker_evaluates_markers_for_the_target():
     }
 
     assert Checker(universe, ["p0"]).brute_force() == {"p0": "1.0", "p2": "1.0"}
+
+
+def test_a_conflict_below_an_extra_undoes_the_extra(server):
+    """Found by the property test (seed 20240501, ``long`` profile): p1[x] 2.0 needs p0 1.1,
+    which needs a project with only a yanked file.  Backjumping must undo p1[x] 2.0 and
+    take p1 1.1; it did not while p1[x] listed only its extra-only dependencies."""
+    universe = {
+        "p0": {"1.1": _release("p0", "1.1", "p2", extras=("x", "y"))},
+        "p1": {"1.1": _release("p1", "1.1", extras=("x",)), "2.0": _release("p1", "2.0", "p0>1.0,<2")},
+        "p2": {"1.0": _release("p2", "1.0", extras=("y",), yanked=True)},
+        "p3": {
+            "1.0": _release("p3", "1.0", 'p1[x]; extra == "x"', extras=("x",)),
+            "1.1": _release("p3", "1.1", "p2", extras=("x", "y")),
+        },
+    }
+    assert Checker(universe, ["p3[x]"]).brute_force() == {"p1": "1.1", "p3": "1.0"}
+
+    for json_pages in (True, False):
+        check_example(server, universe, ["p3[x]"], json_pages)
+        pins, _ = parse_lock(solve(server, ["p3[x]"]).stdout)
+        assert pins == {"p1": "1.1", "p3": "1.0"}

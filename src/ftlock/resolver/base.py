@@ -115,11 +115,8 @@ class BaseEnvironment:
     external_metadata: dict[str, Metadata] = field(default_factory=dict)
     notes: dict[NormalizedName, str] = field(default_factory=dict)
 
-    def classify(self, finder, metadata_of) -> None:  # type: ignore[no-untyped-def]
-        """Decide which base packages the index can provide and which are kept as-is.
-
-        ``metadata_of(candidate)`` returns the index metadata of a candidate.
-        """
+    def classify(self, finder) -> None:  # type: ignore[no-untyped-def]
+        """Decide which base packages the index can provide and which are kept as-is."""
         for name, pkg in sorted(self.packages.items()):
             version = pkg.parsed_version
             on_index = None
@@ -140,19 +137,14 @@ class BaseEnvironment:
                 continue
             # kept as installed: one fixed candidate with the best metadata we have
             url = pkg.url or f"installed:{name}=={pkg.version}"
+            # Only metadata recorded from the installed package itself is trusted: the index's
+            # metadata of a same-numbered release (torch 2.6.0 for 2.6.0+cu124) describes a
+            # different build, and acting on it would "fix" packages that are fine.
             recorded = pkg.metadata
             how = "recorded metadata of the installed package"
-            if recorded is None and version is not None:
-                public = Version(version.public)
-                try:
-                    twin = finder.candidates(name).get(public)
-                    recorded = metadata_of(twin) if twin is not None else None
-                    how = f"the index's metadata of {name} {public}"
-                except FtlockError:
-                    recorded = None
             if recorded is None:
                 recorded = Metadata(name, pkg.version or "0", ())
-                how = "no metadata (its requirements are not checked)"
+                how = "no recorded metadata, so its requirements are not checked (--base-python reads them)"
             shown_version = version or Version("0")
             self.external[name] = Candidate(name, shown_version, (), None, url=url)
             self.external_metadata[url] = Metadata(
@@ -160,21 +152,41 @@ class BaseEnvironment:
             )
             self.notes[name] = f"kept as installed ({'from ' + pkg.url if pkg.url else 'not on the index'}); using {how}"
 
-    def requirements(self) -> list[Requirement]:
+    def requirements(self, released: set[str] | frozenset[str] = frozenset()) -> list[Requirement]:
+        """One root requirement per installed package: kept as installed (external), pinned
+        to the installed version, or — once ``released`` — free, with that version preferred."""
         reqs = []
         for name, pkg in sorted(self.packages.items()):
             if name in self.external:
                 cand = self.external[name]
                 reqs.append(Requirement(name, url=cand.url, text=f"{name} (installed)"))
-            elif self.keep and pkg.version:
+            elif pkg.version and name not in released:
+                flag = ", --keep-base" if self.keep else ""
                 reqs.append(
                     Requirement(
-                        name, SpecifierSet(f"=={pkg.version}"), text=f"{name}=={pkg.version} (installed, --keep-base)"
+                        name, SpecifierSet(f"=={pkg.version}"), text=f"{name}=={pkg.version} (installed{flag})"
                     )
                 )
             else:
                 reqs.append(Requirement(name, text=f"{name} (installed)"))
         return reqs
+
+    def release(self, causes, released: set[str]) -> set[str]:  # type: ignore[no-untyped-def]
+        """Installed packages a conflict involves that may change next (none with --keep-base)."""
+        if self.keep:
+            return set()
+        names = set()
+        for info in causes:
+            names.add(info.requirement.name)
+            if info.parent is not None:
+                names.add(info.parent.name)
+        return {
+            n for n in names
+            if n in self.packages and n not in self.external and n not in released
+        }
+
+    def installed_versions(self) -> dict[str, Version]:
+        return {n: p.parsed_version for n, p in self.packages.items() if p.parsed_version is not None}
 
     def preferred(self) -> tuple[tuple[str, str], ...]:
         return tuple(

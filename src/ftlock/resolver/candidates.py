@@ -46,6 +46,9 @@ class Requirement:
     exclude: SpecifierSet | None = None
     optional: bool = False
     rule: Any = field(default=None, compare=False)
+    # an installed version the exclusion tolerates: a rule already broken in a base
+    # environment is reported, not "fixed" by moving packages the request does not touch
+    allow: Version | None = None
 
     @property
     def identifier(self) -> str:
@@ -54,7 +57,13 @@ class Requirement:
     def accepts_version(self, version: Version) -> bool:
         if not self.specifier.contains(version, prereleases=True):
             return False
-        return self.exclude is None or not self.exclude.contains(version, prereleases=True)
+        return not self.excludes(version)
+
+    def excludes(self, version: Version) -> bool:
+        """Whether a knowledge rule's exclusion rules this version out."""
+        if self.exclude is None or version == self.allow:
+            return False
+        return self.exclude.contains(version, prereleases=True)
 
     @property
     def pins_exactly(self) -> bool:

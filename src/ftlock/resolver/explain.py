@@ -33,6 +33,8 @@ def _said(info: Any) -> str:
     """One requirement and who asked; a knowledge rule is named with its source and fix."""
     req = info.requirement
     rule = getattr(req, "rule", None)
+    if info.parent is None and "(installed" in (req.text or ""):
+        return f"the base environment has {req.text}"
     if rule is None:
         return f"{_who(info.parent)} {req.describe()}"
     verb = "forbids" if req.exclude is not None else "needs"
@@ -110,6 +112,31 @@ def _blame_askers_of_extras(
     return out
 
 
+def _bystanders_removed(infos: list[Any], versions: list[str]) -> list[Any]:
+    """Keep the requirements that take part in a disjoint pair (``fsspec==2025.3.2`` vs
+    ``fsspec<=2025.3.0``) and drop bystanders such as ``fsspec>=0.6`` — a base environment
+    can have dozens of them.  When no pair is disjoint (a conflict of three or more), keep
+    everything."""
+    if len(infos) < 3 or not versions:
+        return infos
+    parsed = []
+    for text in versions:
+        try:
+            parsed.append(Version(text))
+        except InvalidVersion:
+            continue
+    sets = []
+    for info in infos:
+        req = info.requirement
+        sets.append(None if getattr(req, "url", None) else {v for v in parsed if req.accepts_version(v)})
+    core = set()
+    for i in range(len(infos)):
+        for j in range(i + 1, len(infos)):
+            if sets[i] is not None and sets[j] is not None and not (sets[i] & sets[j]):
+                core |= {i, j}
+    return [info for index, info in enumerate(infos) if index in core] if core else infos
+
+
 def explain_conflict(
     causes: Sequence[Any],
     user_requirements: Sequence[Requirement],
@@ -138,6 +165,7 @@ def explain_conflict(
                     f"{info.requirement.specifier}, but the target is {target.describe()}"
                 )
             continue
+        infos = _bystanders_removed(infos, versions_of(name) if versions_of else [])
         said = _compact(infos)
         constraint = (constraints or {}).get(name)
         if constraint is not None and str(constraint):

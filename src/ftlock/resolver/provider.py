@@ -100,7 +100,15 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
         on_candidates: Callable[[str, list[Candidate]], None] | None = None,
         knowledge: Knowledge | None = None,
         preferred: Mapping[str, Version] | None = None,
+        wheels_only: frozenset[str] = frozenset(),
+        installed: Mapping[str, Version] | None = None,
     ) -> None:
+        # base environment versions: knowledge rules they already break are left alone
+        self.installed = dict(installed or {})
+        self.preexisting: set[str] = set()
+        # projects (installed base packages) for which the solver may move only to versions
+        # with a wheel: fixing an environment should not start building sdists
+        self.wheels_only = wheels_only
         self.knowledge = knowledge
         self.preferred = dict(preferred or {})
         self._dependencies: dict[Any, list[Requirement]] = {}
@@ -193,7 +201,7 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
         if reqs and all(r.optional for r in reqs):
             absent = AbsentCandidate(name)
             return [] if absent.key in bad else [absent]
-        excludes = [r.exclude for r in reqs if r.exclude is not None]
+        excluding = [r for r in reqs if r.exclude is not None]
         urls = {r.url for r in reqs if r.url}
         if name in self.direct or urls:
             base = self.direct.get(name)
@@ -219,12 +227,16 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
 
         preferred = self.preferred.get(name)
 
+        wheels_only = name in self.wheels_only
+
         def acceptable(cand: Candidate, prereleases: bool) -> Candidate | None:
             if cand.yanked and not self._pinned_to(cand, exact_pins):
                 return None
+            if wheels_only and cand.version != preferred and not any(f.is_wheel for f in cand.files):
+                return None
             if not all(s.contains(cand.version, prereleases=prereleases) for s in specs):
                 return None
-            if any(x.contains(cand.version, prereleases=True) for x in excludes):
+            if any(r.excludes(cand.version) for r in excluding):
                 return None
             full = cand.with_extras(extras) if extras else cand
             return None if full.key in bad else full
@@ -339,7 +351,14 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
                     text=f"Requires-Python {metadata.requires_python}",
                 )
             )
-        for req in target_dependencies(metadata, candidate.extras, self.target):
+        reqs = target_dependencies(metadata, candidate.extras, self.target)
+        if candidate.extras:
+            # p[x] depends on everything p depends on too, as in pip: resolvelib's
+            # backjumping looks only at a candidate's direct dependencies, so without them
+            # a conflict under p (p[x] -> p -> q) never undoes p[x] and valid solutions
+            # are missed (found by tests/test_properties.py).
+            reqs = target_dependencies(metadata, frozenset(), self.target) + reqs
+        for req in reqs:
             dep = Requirement.from_pep508(req)
             dep = Requirement(dep.name, dep.specifier, dep.extras, dep.url, str(req))
             if dep.identifier == candidate.identifier:
@@ -348,14 +367,26 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
             self.required_by.setdefault(dep.name, candidate.name)
             self._record(dep, candidate)
         if self.knowledge is not None and not candidate.extras:
+            installed = self.installed.get(candidate.name) == candidate.version
             for spec in self.knowledge.requirements_for(candidate.name, candidate.version):
+                other = canonicalize_name(spec.name)
+                allow = None
+                if installed and other in self.installed:
+                    other_version = self.installed[other]
+                    if spec.exclude is not None and spec.exclude.contains(other_version, prereleases=True):
+                        allow = other_version  # broken before this solve: report, keep
+                        self.preexisting.add(spec.rule.id)
+                    elif spec.exclude is None and not spec.specifier.contains(other_version, prereleases=True):
+                        self.preexisting.add(spec.rule.id)
+                        continue
                 dep = Requirement(
-                    canonicalize_name(spec.name),
+                    other,
                     spec.specifier,
                     exclude=spec.exclude,
                     optional=spec.optional,
                     rule=spec.rule,
                     text=f"{spec.name}{spec.specifier}" if spec.exclude is None else "",
+                    allow=allow,
                 )
                 deps.append(dep)
                 self._record(dep, candidate)

@@ -362,29 +362,57 @@ def describe_changes(base, packages, result, metadata, finder) -> list[str]:  # 
     """One line per base package that changes (with the requirement that forced it) and
     per new package, e.g. ``fsspec 2025.3.2 -> 2025.3.0 (datasets 3.6.0 requires ...)``."""
     lines = []
-    final = {p.name: p for p in packages}
+    final = {p.name: p for p in packages if p.name not in base.external}
     for name, package in sorted(final.items()):
         installed = base.packages.get(name)
         if installed is None or installed.version is None:
             via = ", ".join(package.required_by) or "requested"
-            lines.append(f"+ {name} {package.version} (new; required by {via})")
+            hint = ""
+            if "requested" in package.required_by and not package.url:
+                newest = next(iter(finder.candidates(name)), None)
+                if newest is not None and str(newest.version) != package.version:
+                    hint = (
+                        f"; newest is {newest.version}, which needs changes to installed "
+                        f"packages — ask for {name}>={newest.version} to allow them"
+                    )
+            lines.append(f"+ {name} {package.version} (new; required by {via}{hint})")
             continue
         old = installed.parsed_version
         if old is None or Version(package.version) == old:
             continue
-        criterion = result.criteria.get(name)
         reasons = []
-        for info in criterion.information if criterion is not None else ():
+        infos = [
+            info
+            for identifier, criterion in result.criteria.items()
+            if identifier.split("[")[0] == name
+            for info in criterion.information
+        ]
+        for info in infos:
             req = info.requirement
+            if info.parent is not None and info.parent.name == name:
+                continue  # an extra's pin to its own base version
             if req.url or req.accepts_version(old):
                 continue
-            who = f"{info.parent.name} {info.parent.version} requires" if info.parent is not None else "you requested"
-            reasons.append(f"{who} {req.describe()}")
+            reasons.append(_reason(info))
         if not reasons:
             reasons = _own_conflicts(name, old, final, metadata, finder)
         arrow = "->"
         lines.append(f"~ {name} {installed.version} {arrow} {package.version} ({'; '.join(dict.fromkeys(reasons)) or 'chosen by the solver'})")
     return lines
+
+
+def _reason(info) -> str:  # type: ignore[no-untyped-def]
+    """``datasets 3.6.0 requires fsspec<=2025.3.0`` / ``… forbids … by rule X``."""
+    req = info.requirement
+    if info.parent is None:
+        return f"you requested {req.text or req.describe()}"
+    who = f"{info.parent.name} {info.parent.version}"
+    if req.rule is not None:
+        shown = f"{req.name}{req.exclude}" if req.exclude is not None else f"{req.name}{req.specifier}"
+        verb = "forbids" if req.exclude is not None else "needs"
+        return f"{who} {verb} {shown} by knowledge rule {req.rule.id}"
+    extras = f"[{','.join(sorted(req.extras))}]" if req.extras else ""
+    return f"{who} requires {req.name}{extras}{req.specifier}"
 
 
 def _own_conflicts(name, old, final, metadata, finder) -> list[str]:  # type: ignore[no-untyped-def]
@@ -473,22 +501,16 @@ def solve(request: SolveRequest, on_progress: Callable[[int, str], None] | None 
             keep=request.keep_base,
         )
     try:
+        direct_candidates: dict[str, Candidate] = {}
         if base is not None:
             for name in base.packages:
                 index.prefetch(name)
-            base.classify(finder, metadata)
+            base.classify(finder)
             direct.metadata.update(base.external_metadata)
-            base_reqs = base.requirements()
-            requirements = requirements + base_reqs
-            origins = origins + ["installed"] * len(base_reqs)
-        resolved_requirements = []
-        direct_candidates: dict[str, Candidate] = {}
-        if base is not None:
             direct_candidates.update(base.external)
+        user_requirements = []
         for req in requirements:
-            if req.url and req.name in direct_candidates and direct_candidates[req.name].url == req.url:
-                pass  # a base package kept as installed
-            elif req.url:
+            if req.url:
                 expected = None if req.name == "<direct>" else req.name
                 candidate = direct.resolve(req.url, expected)
                 if direct_candidates.setdefault(candidate.name, candidate) != candidate:
@@ -496,43 +518,59 @@ def solve(request: SolveRequest, on_progress: Callable[[int, str], None] | None 
                 req = Requirement(
                     candidate.name, req.specifier, req.extras, candidate.url, req.text
                 )
-            resolved_requirements.append(req)
-        for req in resolved_requirements:
+            user_requirements.append(req)
+        for req in user_requirements:
             prefetcher.requirement(req)
-        provider = Provider(
-            finder,
-            metadata,
-            target,
-            resolved_requirements,
-            constraints=constraints,
-            prerelease=prerelease,
-            on_dependencies=prefetcher.dependencies_found,
-            on_candidates=prefetcher.candidates_found,
-            knowledge=knowledge,
-            preferred=_preferred(request.preferred + (base.preferred() if base else ())),
-        )
-        provider.direct.update(direct_candidates)
-        resolver: Resolver = Resolver(provider, Progress(on_progress))
-        try:
-            result = resolver.resolve(resolved_requirements, max_rounds=200_000)
-        except ResolutionImpossible as exc:
-            raise NoSolution(
-                explain_conflict(
-                    exc.causes,
-                    resolved_requirements,
-                    target,
-                    provider.required_by,
-                    lambda name: [str(c.version) for c in finder.candidates(name)],
-                    provider.asked,
-                    constraints,
-                    prerelease,
-                )
-            ) from None
-        except ResolutionTooDeep:
-            raise NoSolution(
-                "the solver gave up after 200,000 rounds of backtracking; add tighter "
-                "requirements (e.g. pin the package that changes most) and try again"
-            ) from None
+        preferred = _preferred(request.preferred + (base.preferred() if base else ()))
+        # With a base, installed packages start pinned to their versions and only the ones a
+        # conflict names are released (then merely preferred) — the fewest changes, and no
+        # search through hundreds of installed packages' histories.
+        unlocked = {r.name for r in user_requirements}
+        while True:
+            base_reqs = base.requirements(unlocked) if base is not None else []
+            resolved_requirements = user_requirements + base_reqs
+            provider = Provider(
+                finder,
+                metadata,
+                target,
+                resolved_requirements,
+                constraints=constraints,
+                prerelease=prerelease,
+                on_dependencies=prefetcher.dependencies_found,
+                on_candidates=prefetcher.candidates_found,
+                knowledge=knowledge,
+                preferred=preferred,
+                wheels_only=frozenset(base.packages) if base is not None else frozenset(),
+                installed=base.installed_versions() if base is not None else None,
+            )
+            provider.direct.update(direct_candidates)
+            resolver: Resolver = Resolver(provider, Progress(on_progress))
+            try:
+                result = resolver.resolve(resolved_requirements, max_rounds=200_000)
+                break
+            except ResolutionImpossible as exc:
+                released = base.release(exc.causes, unlocked) if base is not None else set()
+                if released:
+                    unlocked |= released
+                    continue
+                raise NoSolution(
+                    explain_conflict(
+                        exc.causes,
+                        resolved_requirements,
+                        target,
+                        provider.required_by,
+                        lambda name: [str(c.version) for c in finder.candidates(name)],
+                        provider.asked,
+                        constraints,
+                        prerelease,
+                    )
+                ) from None
+            except ResolutionTooDeep:
+                raise NoSolution(
+                    "the solver gave up after 200,000 rounds of backtracking; add tighter "
+                    "requirements (e.g. pin the package that changes most) and try again"
+                ) from None
+        origins = origins + ["installed"] * len(base_reqs)
     finally:
         prefetcher.stopped = True
         session.close()
@@ -543,7 +581,11 @@ def solve(request: SolveRequest, on_progress: Callable[[int, str], None] | None 
         changes = describe_changes(base, packages, result, metadata, finder)
         kept = [f"{n}: {base.notes[n]}" for n in sorted(base.external)]
     pinned = {p.name: p.version for p in packages}
-    warnings = []
+    warnings = [
+        f"the base environment already breaks knowledge rule {rule_id}; left as installed "
+        f"(`ftlock check` on the freeze explains it, `ftlock kb show {rule_id}` shows the fix)"
+        for rule_id in sorted(provider.preexisting)
+    ]
     warn_notes: dict[str, list[str]] = {}
     for violation in knowledge.violations(pinned, severities=("warn",)):
         warnings.append(violation.line())
@@ -595,6 +637,8 @@ def _rule_notes(result, identifier: str, candidate: Candidate, finder: Candidate
         changed = False
         if not others:
             changed = True  # only the rule asks for this package
+        elif candidate.url:
+            changed = False  # a direct reference / kept base package: nothing else to pick
         else:
             for cand in finder.candidates(candidate.name):
                 if cand.version <= candidate.version:
