@@ -300,7 +300,9 @@ def check(file: Path | None, python: str | None, platform: str | None, gpu: str 
         session = None
         metadata_of = None
         if not live:
-            request = SolveRequest(index_url=index_url, extra_index_urls=extra_index_url, cache_dir=cache_dir, offline=offline)
+            # no PEP 517 builds: an audit reads published metadata only (sdists without
+            # static metadata are checked against the rules alone)
+            request = SolveRequest(index_url=index_url, extra_index_urls=extra_index_url, cache_dir=cache_dir, offline=offline, no_build=True)
             session = Session.open(request, target)
             for name in installed:
                 session.index.prefetch(name)
