@@ -144,8 +144,8 @@ def parse_date(value: Any) -> _dt.datetime:
 RequirementText = Annotated[str, AfterValidator(_check_requirement)]
 
 
-class TargetConfig(_Strict):
-    """``[tool.ftlock.targets.<name>]``: one environment to lock for."""
+class _TargetFields(_Strict):
+    """What a target sets; at the top level of ``[tool.ftlock]`` these are defaults."""
 
     python: str | None = None
     platform: str | None = None
@@ -170,7 +170,11 @@ class TargetConfig(_Strict):
         return _check_gpu(value)
 
 
-class FtlockConfig(_Strict):
+class TargetConfig(_TargetFields):
+    """``[tool.ftlock.targets.<name>]``: one environment to lock for."""
+
+
+class FtlockConfig(_TargetFields):
     """``[tool.ftlock]``."""
 
     requirements: tuple[RequirementText, ...] | None = None
@@ -181,30 +185,8 @@ class FtlockConfig(_Strict):
     extra_index_urls: tuple[str, ...] = ()
     exclude_newer: _dt.datetime | None = None
     prerelease: Prerelease | None = None
-    features: tuple[str, ...] = ()
     rules: tuple[str, ...] = ()  # a team's own knowledge rule files or directories
-    # defaults for every target
-    python: str | None = None
-    platform: str | None = None
-    gpu: str | None = None
-    output: str | None = None
-    format: Format | None = None
     targets: dict[str, TargetConfig] = Field(default_factory=dict)
-
-    @field_validator("python")
-    @classmethod
-    def _python(cls, value: str | None) -> str | None:
-        return _check_python(value)
-
-    @field_validator("platform")
-    @classmethod
-    def _platform(cls, value: str | None) -> str | None:
-        return _check_platform(value)
-
-    @field_validator("gpu")
-    @classmethod
-    def _gpu(cls, value: str | None) -> str | None:
-        return _check_gpu(value)
 
     @field_validator("exclude_newer", mode="before")
     @classmethod
