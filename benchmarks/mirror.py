@@ -258,7 +258,7 @@ class Upstream:
             response = self.client.get(url)
             response.raise_for_status()
             source = io.BytesIO(response.content)
-        with zipfile.ZipFile(source) as archive:  # type: ignore[arg-type]
+        with zipfile.ZipFile(source) as archive:
             members = [
                 n for n in archive.namelist()
                 if n.count("/") == 1 and n.endswith(".dist-info/METADATA")
@@ -461,7 +461,14 @@ class Stats:
 
 
 class _QuietServer(ThreadingHTTPServer):
-    """A client hanging up mid-request (a tool that failed, or finished) is not an error."""
+    """A client hanging up mid-request (a tool that failed, or finished) is not an error.
+
+    The listen backlog is raised from socketserver's 5: ftlock and uv open 16+ connections
+    at once, and SYNs dropped from a full backlog are retried by the kernel after 1, 3,
+    7... seconds — a stall that would be charged to the tool.
+    """
+
+    request_queue_size = 128
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         if isinstance(sys.exc_info()[1], ConnectionError):

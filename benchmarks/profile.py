@@ -67,7 +67,7 @@ def thread_profiles() -> Iterator[list[cProfile.Profile]]:
     try:
         yield profiles
     finally:
-        threading.Thread.run = original  # type: ignore[method-assign]
+        threading.Thread.run = original  # type: ignore[method-assign, assignment]
 
 
 def subprocess_seconds(code: str, repeat: int = 3) -> float:

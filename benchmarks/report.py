@@ -82,6 +82,8 @@ def _time_cell(summary: Summary | None) -> str:
         return "—"
     if "skipped" in summary:
         return "skipped"
+    if summary.get("runs") == 0:
+        return "not run"
     if "median_s" in summary:
         return f"{summary['min_s']:.2f} / {summary['median_s']:.2f}"
     if summary.get("timed_out"):
@@ -293,9 +295,9 @@ def draw_chart(results: dict[str, Any], path: Path) -> bool:
     for ax in axes:
         handles, labels = ax.get_legend_handles_labels()
         by_label.update(zip(labels, handles, strict=True))
-    fig.legend(by_label.values(), by_label.keys(), loc="upper right")
+    fig.legend(by_label.values(), by_label.keys(), loc="lower center", ncol=len(by_label))
     fig.suptitle(f"ftlock vs uv vs pip-compile — {results['date']}")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)

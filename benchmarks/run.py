@@ -353,7 +353,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-consistency", action="store_true", help="skip the lock re-solve checks")
     parser.add_argument("--no-docs", action="store_true", help="do not touch docs/ (results JSON only)")
     parser.add_argument("--keep", type=Path, default=None, help="keep locks and logs in this folder")
+    parser.add_argument("--render-only", metavar="YYYY-MM-DD", default=None,
+                        help="measure nothing: redraw the chart and docs tables from a saved result")
     args = parser.parse_args(argv)
+    if args.render_only:
+        stored = json.loads((RESULTS_DIR / f"{args.render_only}.json").read_text(encoding="utf-8"))
+        for stored_mode, stored_results in stored.items():
+            publish(stored_results, stored_mode, docs=not args.no_docs)
+        return 0
     if args.quick:
         args.reps = 1
     keys = parse_keys(args.inputs)
@@ -398,17 +405,23 @@ def main(argv: list[str] | None = None) -> int:
     saved[mode] = results
     out_json.write_text(redact_hosts(json.dumps(saved, indent=1, sort_keys=True)) + "\n", encoding="utf-8")
 
+    publish(results, mode, docs=not args.no_docs)
+    print(f"results: {out_json.relative_to(REPO_ROOT)}; took {results['elapsed_s']:.0f} s", file=sys.stderr)
+    return 0
+
+
+def publish(results: dict[str, Any], mode: str, docs: bool) -> None:
+    """Print the markdown block; with ``docs``, also redraw the chart and put the block
+    between this mode's markers in docs/benchmarks.md."""
     chart_rel = f"benchmarks-{mode}.png"
-    chart_ok = False if args.no_docs else report.draw_chart(results, DOCS_MD.parent / chart_rel)
+    chart_ok = docs and report.draw_chart(results, DOCS_MD.parent / chart_rel)
     block = redact_hosts(report.render_markdown(results, chart_rel if chart_ok else None))
     print(block)
-    if not args.no_docs:
+    if docs:
         DOCS_MD.parent.mkdir(parents=True, exist_ok=True)
         text = DOCS_MD.read_text(encoding="utf-8") if DOCS_MD.exists() else "# Benchmarks\n"
         DOCS_MD.write_text(report.replace_between_markers(text, f"bench-results:{mode}", block),
                            encoding="utf-8")
-    print(f"results: {out_json.relative_to(REPO_ROOT)}; took {results['elapsed_s']:.0f} s", file=sys.stderr)
-    return 0
 
 
 if __name__ == "__main__":

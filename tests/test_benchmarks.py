@@ -152,7 +152,7 @@ def test_markdown_tables_and_missed_targets() -> None:
     results = _results()
     text = report.render_markdown(results, "benchmarks-live.png")
     assert "| A | ftlock | 1.80 / 2.00 | 0.90 / 1.00 | 350 | 100 / 0 | 3.0 / 0.0 | 70 |" in text
-    assert "| A | pip-compile | > 120 (killed) |" in text
+    assert "| A | pip-compile | > 120 (killed) | not run |" in text
     assert "| E | — | skipped: not implemented (ftlock solve has no --gpu) |" in text
     assert "| A | 2.00x ✗ | <0.02x ✓ | 1.25x ✓ | n/a | 350 ✗ |" in text
     missed = report.missed_targets(results)

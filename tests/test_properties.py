@@ -480,3 +480,48 @@ def test_a_conflict_below_an_extra_undoes_the_extra(server):
         check_example(server, universe, ["p3[x]"], json_pages)
         pins, _ = parse_lock(solve(server, ["p3[x]"]).stdout)
         assert pins == {"p1": "1.1", "p3": "1.0"}
+
+
+def test_pins_that_require_each_other_through_extras_build_a_result(server):
+    """Found by the property test: p1[x,y] and p2[y] require each other.  resolvelib's
+    result building recursed around that cycle until RecursionError
+    (ftlock.resolver.resolvelib_compat makes it cycle-safe)."""
+    universe = {
+        "p0": {
+            "1.0": _release("p0", "1.0", 'p1[x]; extra == "y"', extras=("x", "y")),
+            "2.1": _release("p0", "2.1", 'p2[y]>=1.1; sys_platform == "linux"', python="<3.11"),
+        },
+        "p1": {
+            "2.1": _release("p1", "2.1", "p2[y]>=1.1", "p0[y]", python=">=3.11,<3.12"),
+            "3.0": _release("p1", "3.0", "p2[x,y]", "p2[x,y]==1.*", 'p2[x,y]<1.1; extra == "x"',
+                            extras=("x", "y")),
+        },
+        "p2": {
+            "1.1": _release("p2", "1.1", "p0", "p0<2.1", 'p1[x]~=2.1; extra == "y"',
+                            'p1[x,y]~=2.1; extra == "y"', extras=("y",)),
+        },
+    }
+
+    check_example(server, universe, ["p2[x]==1.1,<2", "p1"], json_pages=True)
+    assert parse_lock(solve(server, ["p2[x]==1.1,<2", "p1"]).stdout)[0] == {
+        "p0": "1.0", "p1": "2.1", "p2": "1.1"
+    }
+
+
+def test_the_route_to_root_search_survives_a_cycle():
+    from ftlock.resolver.resolvelib_compat import _has_route_to_root
+
+    class Criterion:
+        def __init__(self, *parents: object) -> None:
+            self.parents = parents
+
+        def iter_parent(self):  # type: ignore[no-untyped-def]
+            return iter(self.parents)
+
+    a, b, c = object(), object(), object()  # pinned candidates of keys "a", "b", "c"
+    all_keys = {id(a): "a", id(b): "b", id(c): "c", id(None): None}
+    # a <- b, b <- a and root; c <- c only
+    criteria = {"a": Criterion(b), "b": Criterion(a, None), "c": Criterion(c)}
+
+    assert _has_route_to_root(criteria, "a", all_keys, {None})
+    assert not _has_route_to_root(criteria, "c", all_keys, {None})

@@ -1,3 +1,3 @@
-from ftlock.cli import main
+from ftlock.cli import run
 
-main()
+run()

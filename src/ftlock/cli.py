@@ -663,3 +663,27 @@ def why_command(name: str, lock_file: Path, every: bool) -> None:
         click.echo(f"  {chain.render(lock)}")
     for note in entry.notes if entry is not None else ():
         click.echo(f"  # {note}")
+
+
+def run() -> None:
+    """Console-script entry point: ``main`` then an immediate exit.
+
+    Once the lock is written, speculative prefetches still in flight (a page the solver
+    never needed, a request waiting out its timeout) must not hold the process open: the
+    thread pool would otherwise be joined at interpreter exit.  Output is flushed and the
+    lock was written atomically, so nothing is lost.  Tests call ``main`` in-process.
+    """
+    import os
+
+    code = 0
+    try:
+        main()
+    except SystemExit as exc:
+        if isinstance(exc.code, int):
+            code = exc.code
+        elif exc.code is not None:
+            click.echo(str(exc.code), err=True)
+            code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

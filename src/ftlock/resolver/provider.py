@@ -24,6 +24,8 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 from resolvelib import AbstractProvider
 
+import ftlock.resolver.resolvelib_compat  # noqa: F401  - cycle-safe result building
+
 from ftlock.errors import MetadataError
 from ftlock.resolver.candidates import (
     PYTHON,
