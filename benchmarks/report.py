@@ -107,7 +107,11 @@ def tool_rows(results: dict[str, Any]) -> list[list[str]]:
         if entry.get("status", "ok") != "ok":
             rows.append([key, "—", entry["status"], "", "", "", "", ""])
             continue
-        for tool, phases in entry["tools"].items():
+        # Fixed order: saved results are written with sorted keys.
+        order = ["ftlock", "uv", "pip-compile"]
+        tools = sorted(entry["tools"], key=lambda t: order.index(t) if t in order else len(order))
+        for tool in tools:
+            phases = entry["tools"][tool]
             cold, warm = phases.get("cold"), phases.get("warm")
             if phases.get("skipped"):
                 rows.append([key, tool, f"skipped: {phases['skipped']}", "", "", "", "", ""])

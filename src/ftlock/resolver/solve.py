@@ -209,7 +209,9 @@ class Prefetcher:
             self.requirement(dep)
 
     def requirement(self, dep: Requirement) -> None:
-        if dep.name == PYTHON or dep.url or self.stopped:
+        # a conflict rule's "not in range, if installed" never brings a package in: do not
+        # fetch pages for it (it would walk deepspeed, vllm, … for every transformers solve)
+        if dep.name == PYTHON or dep.url or dep.optional or self.stopped:
             return
         key = (dep.identifier, str(dep.specifier))
         with self._lock:
