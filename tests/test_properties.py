@@ -16,7 +16,7 @@ JSON or HTML pages at random) and a few root requirements.  Then:
    a lock or a one-line "cannot solve" error).
 
 Profiles (``HYPOTHESIS_PROFILE``): ``dev`` (default, 25 examples per test, seconds),
-``ci`` (300 per test, 600 in all, about a minute on 2 cores), ``long`` (5000 per test).
+``ci`` (300 per test, 600 in all, 30-90 s on 2 cores), ``long`` (5000 per test).
 A seeded longer run, reproducible on any machine::
 
     HYPOTHESIS_PROFILE=long python -m pytest tests/test_properties.py --hypothesis-seed=20240501
