@@ -12,28 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.dists import BACKEND_LOG_ENV, build_sdist, build_wheel, sha256_file
-
-
-def pins(lock: str) -> list[str]:
-    """The requirement heads of a lock (``name==version`` / ``name @ url``), in file order."""
-    heads = []
-    for line in lock.splitlines():
-        if not line or line.startswith(("#", " ", "--")):
-            continue
-        heads.append(line.removesuffix(" \\"))
-    return heads
-
-
-def entry(lock: str, head: str) -> list[str]:
-    """The lines of one package entry: its head line and the indented lines under it."""
-    lines = lock.splitlines()
-    start = next(i for i, l in enumerate(lines) if l.removesuffix(" \\") == head)
-    block = [lines[start]]
-    for line in lines[start + 1 :]:
-        if not line.startswith("    "):
-            break
-        block.append(line)
-    return block
+from tests.support.locks import entry, pins
 
 
 @pytest.fixture
