@@ -61,6 +61,24 @@ def local_index() -> Iterator[IndexFactory]:
         index.stop()
 
 
+@pytest.fixture
+def proxies():  # type: ignore[no-untyped-def]
+    """Factory for started :class:`~tests.support.faults.FaultProxy` servers in front of an
+    upstream index (``proxies(upstream, **options)``), stopped at teardown."""
+    from tests.support.faults import FaultProxy
+
+    started: list[FaultProxy] = []
+
+    def make(upstream, **options):  # type: ignore[no-untyped-def]
+        proxy = FaultProxy(upstream, **options).start()
+        started.append(proxy)
+        return proxy
+
+    yield make
+    for proxy in started:
+        proxy.stop()
+
+
 @pytest.fixture(autouse=True)
 def isolated_pip_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Tests see no pip configuration, index variables or proxies of the machine."""

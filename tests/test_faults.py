@@ -56,20 +56,6 @@ def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FTLOCK_RETRY_BACKOFF", "0")
 
 
-@pytest.fixture
-def proxies():  # type: ignore[no-untyped-def]
-    started: list[FaultProxy] = []
-
-    def make(upstream, **options):  # type: ignore[no-untyped-def]
-        proxy = FaultProxy(upstream, **options).start()
-        started.append(proxy)
-        return proxy
-
-    yield make
-    for proxy in started:
-        proxy.stop()
-
-
 def app_index(local_index, dists_dir: Path, **options):  # type: ignore[no-untyped-def]
     """app 1.0 -> lib>=1; lib 1.0 and 1.1 (padded, so range requests matter)."""
     index = local_index(**options)

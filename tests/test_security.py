@@ -58,20 +58,6 @@ def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def proxies():  # type: ignore[no-untyped-def]
-    started: list[FaultProxy] = []
-
-    def make(upstream, **options):  # type: ignore[no-untyped-def]
-        proxy = FaultProxy(upstream, **options).start()
-        started.append(proxy)
-        return proxy
-
-    yield make
-    for proxy in started:
-        proxy.stop()
-
-
-@pytest.fixture
 def upstream(local_index, dists_dir):  # type: ignore[no-untyped-def]
     index = local_index(pep658=True)
     index.add(build_wheel(dists_dir, "app", "1.0", requires_dist=["lib"]))
