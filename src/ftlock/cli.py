@@ -165,7 +165,7 @@ def solve(requirements: tuple[str, ...], output: str | None, quiet: bool, verbos
     """
     from ftlock.lockgen.atomic import write_atomic
     from ftlock.lockgen.requirements_txt import render
-    from ftlock.resolver.solve import SolveRequest, solve as run_solve
+    from ftlock.resolver.solve import SolveRequest
 
     lock_format = options.pop("lock_format")
     if verbose:
