@@ -135,3 +135,15 @@ def ftlock(tmp_path: Path) -> Callable[..., CliResult]:
         return CliResult(result.exit_code, result.stdout, result.stderr, lock)
 
     return run
+
+
+@pytest.fixture
+def app_index(local_index, dists_dir):  # type: ignore[no-untyped-def]
+    """app 1.0 -> lib>=1 (two lib versions), PEP 658 metadata, ETags."""
+    from tests.support.dists import build_wheel
+
+    index = local_index(pep658=True)
+    index.add(build_wheel(dists_dir, "app", "1.0", requires_dist=["lib>=1"]))
+    index.add(build_wheel(dists_dir, "lib", "1.0"))
+    index.add(build_wheel(dists_dir, "lib", "1.1"))
+    return index

@@ -6,7 +6,6 @@ Everything a library user would also need lives in :mod:`ftlock.resolver` and
 
 from __future__ import annotations
 
-import logging
 import shlex
 import sys
 from datetime import datetime, timezone
@@ -59,6 +58,7 @@ def _parse_index_url(ctx: click.Context, param: click.Parameter, value: str | No
 # off concerns the locked packages (so unrelated solves stay byte-identical).
 _NOT_RECORDED_FLAGS = {
     "-q", "--quiet", "-v", "--verbose", "--no-cache", "--offline", "--refresh", "--no-knowledge",
+    "--no-solve-cache",
 }
 _NOT_RECORDED_VALUES = {
     "--cache-dir", "--concurrency", "--timeout", "--retries", "--page-ttl", "--ignore-rule",
@@ -135,6 +135,7 @@ def main() -> None:
 @click.option("--offline", is_flag=True, help="Resolve from the cache alone; fail naming what is missing.")
 @click.option("--refresh", is_flag=True, help="Refetch every index page, however fresh the cached copy.")
 @click.option("--page-ttl", type=click.FloatRange(min=0), default=600.0, show_default=True, help="Seconds a cached index page is used without refetching.")
+@click.option("--no-solve-cache", is_flag=True, help="Run the solver even when the same solve is cached and every index page it read is unchanged and fresh (the answer would be the same).")
 @click.option("--concurrency", type=click.IntRange(1, 128), default=16, show_default=True, help="Parallel HTTP requests.")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True, help="Seconds before an HTTP request times out.")
 @click.option("--retries", type=click.IntRange(0, 20), default=3, show_default=True, help="Retries for transient HTTP failures.")
@@ -169,6 +170,8 @@ def solve(requirements: tuple[str, ...], output: str | None, quiet: bool, verbos
 
     lock_format = options.pop("lock_format")
     if verbose:
+        import logging
+
         logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
     request = SolveRequest(
         requirements=requirements,
@@ -218,10 +221,14 @@ def solve(requirements: tuple[str, ...], output: str | None, quiet: bool, verbos
             click.echo(f"  {line}", err=True)
     if not quiet:
         stats = resolution.stats
+        how = (
+            "reused from the solve cache: every index page it read is unchanged and fresh"
+            if stats.reused
+            else f"{stats.requests} HTTP requests, {stats.bytes / 1e6:.1f} MB"
+        )
         click.echo(
             f"Resolved {len(resolution.packages)} packages for {resolution.target.describe()} "
-            f"in {stats.seconds:.2f}s ({stats.requests} HTTP requests, "
-            f"{stats.bytes / 1e6:.1f} MB)",
+            f"in {stats.seconds:.2f}s ({how})",
             err=True,
         )
 
@@ -273,7 +280,8 @@ def check(file: Path | None, python: str | None, platform: str | None, gpu: str 
     """
     from ftlock.knowledge.engine import Knowledge, TargetFacts
     from ftlock.resolver import audit as audit_mod
-    from ftlock.resolver.solve import Session, SolveRequest
+    from ftlock.resolver.engine import Session
+    from ftlock.resolver.solve import SolveRequest
     from ftlock.resolver.target import Target
 
     try:
@@ -525,6 +533,8 @@ def lock_command(config_file: Path | None, targets: tuple[str, ...], check: bool
     from ftlock.lockgen.atomic import write_atomic
 
     if verbose:
+        import logging
+
         logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
     try:
         if check and (upgrade or upgrade_packages):

@@ -23,7 +23,8 @@ from ftlock.config import Project, Target, absolute_path_requirement
 from ftlock.errors import FtlockError, InputFileError, NoSolution, UsageError
 from ftlock.fingerprint import explain, fingerprint, header_lines, input_items
 from ftlock.lockfile import LockFile, read_lock
-from ftlock.resolver.solve import LockedPackage, Resolution, Session, SolveRequest, solve
+from ftlock.resolver.engine import Session
+from ftlock.resolver.solve import LockedPackage, Resolution, SolveRequest, solve
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from ftlock import __version__
 from ftlock.errors import UsageError
 from ftlock.resolver.indexes import redact
 from ftlock.resolver.models import DistFile
-from ftlock.resolver.solve import LockedPackage, Resolution
+from ftlock.resolver.result import LockedPackage, Resolution
 from ftlock.resolver.target import Target
 
 FILENAME = re.compile(r"^pylock\.([^.]+\.)?toml$")

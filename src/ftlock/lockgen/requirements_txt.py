@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from ftlock import __version__
 from ftlock.resolver.indexes import redact
-from ftlock.resolver.solve import LockedPackage, Resolution
+from ftlock.resolver.result import LockedPackage, Resolution
 
 
 def _index_lines(resolution: Resolution) -> list[str]:

@@ -28,6 +28,7 @@ import os
 import tempfile
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from ftlock.resolver.models import Metadata
@@ -48,6 +49,27 @@ def _key(text: str) -> str:
 
 
 @dataclass(frozen=True)
+class FetchPolicy:
+    """How much to trust the page cache (the rules in this module's docstring)."""
+
+    page_ttl: float = 600.0
+    refresh: bool = False
+    offline: bool = False
+    exclude_newer: datetime | None = None
+
+    def fresh(self, fetched_at: float) -> bool:
+        """Whether a page cached at ``fetched_at`` is used without asking the index."""
+        if self.offline:
+            return True
+        if self.refresh:
+            return False
+        if time.time() - fetched_at < self.page_ttl:
+            return True
+        cutoff = self.exclude_newer
+        return cutoff is not None and fetched_at > cutoff.timestamp()
+
+
+@dataclass(frozen=True)
 class CachedPage:
     """A project page as the index sent it; ``body`` None records "not on this index"."""
 
@@ -57,6 +79,7 @@ class CachedPage:
     fetched_at: float
     etag: str | None
     last_modified: str | None
+    identity: tuple[int, int] | None = None  # (size, mtime_ns) of the entry read
 
 
 class Cache:
@@ -75,7 +98,8 @@ class Cache:
         assert self.root is not None
         return self.root / kind / key[:2] / f"{key}.json"
 
-    def _read(self, kind: str, key: str) -> dict | None:
+    def read_entry(self, kind: str, key: str) -> dict | None:
+        """A checksummed JSON entry, or None when missing or damaged (then deleted)."""
         if self.root is None:
             return None
         path = self._path(kind, key)
@@ -99,7 +123,8 @@ class Cache:
         except OSError:
             pass
 
-    def _write(self, kind: str, key: str, payload: dict) -> None:
+    def write_entry(self, kind: str, key: str, payload: dict) -> None:
+        """Store a JSON entry atomically, its checksum first."""
         if self.root is None:
             return
         blob = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
@@ -108,7 +133,7 @@ class Cache:
 
     # -- metadata --------------------------------------------------------------------------
     def get_metadata(self, file_sha256: str) -> Metadata | None:
-        data = self._read("metadata", file_sha256)
+        data = self.read_entry("metadata", file_sha256)
         if data is None:
             return None
         try:
@@ -122,7 +147,7 @@ class Cache:
             return None
 
     def put_metadata(self, file_sha256: str, metadata: Metadata) -> None:
-        self._write("metadata", file_sha256, metadata.to_json())
+        self.write_entry("metadata", file_sha256, metadata.to_json())
 
     # -- pages -----------------------------------------------------------------------------
     # A page is stored as the index sent it (body bytes plus a small JSON header), not
@@ -135,7 +160,9 @@ class Cache:
             return None
         path = self._page_path(index_url, name)
         try:
-            raw = path.read_bytes()
+            with open(path, "rb") as fh:
+                st = os.fstat(fh.fileno())
+                raw = fh.read()
             checksum, _, rest = raw.partition(b"\n")
             if hashlib.sha256(rest).hexdigest().encode() != checksum:
                 raise ValueError("checksum mismatch")
@@ -148,6 +175,7 @@ class Cache:
                 fetched_at=float(header["fetched_at"]),
                 etag=header.get("etag"),
                 last_modified=header.get("last_modified"),
+                identity=(st.st_size, st.st_mtime_ns),
             )
         except FileNotFoundError:
             return None
@@ -168,21 +196,39 @@ class Cache:
         content_type: str = "",
         etag: str | None = None,
         last_modified: str | None = None,
-    ) -> None:
+    ) -> tuple[float, tuple[int, int] | None]:
+        """Store a page; returns its ``fetched_at`` (now) and the identity of the entry
+        written (None when nothing was written)."""
+        fetched_at = time.time()
         if self.root is None:
-            return
+            return fetched_at, None
         header = {
             "found": body is not None,
             "url": url,
             "content_type": content_type,
-            "fetched_at": time.time(),
+            "fetched_at": fetched_at,
             "etag": etag,
             "last_modified": last_modified,
         }
         rest = json.dumps(header, sort_keys=True).encode() + b"\n" + (body or b"")
-        self._write_bytes(self._page_path(index_url, name), hashlib.sha256(rest).hexdigest().encode() + b"\n" + rest)
+        identity = self._write_bytes(
+            self._page_path(index_url, name), hashlib.sha256(rest).hexdigest().encode() + b"\n" + rest
+        )
+        return fetched_at, identity
 
-    def _write_bytes(self, path: Path, data: bytes) -> None:
+    def page_identity(self, index_url: str, name: str) -> tuple[int, int] | None:
+        """``(size, mtime_ns)`` of a page entry: every rewrite (a refetch, a revalidation,
+        another process) changes it, so an unchanged identity means unchanged content."""
+        if self.root is None:
+            return None
+        try:
+            st = os.stat(self._page_path(index_url, name))
+        except OSError:
+            return None
+        return st.st_size, st.st_mtime_ns
+
+    def _write_bytes(self, path: Path, data: bytes) -> tuple[int, int] | None:
+        """Write an entry atomically; returns its ``(size, mtime_ns)``, None on failure."""
         tmp = None
         try:
             if path.parent not in self._swept:
@@ -192,11 +238,15 @@ class Cache:
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TMP_PREFIX)
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
-            os.replace(tmp, path)
+                fh.flush()
+                st = os.fstat(fh.fileno())
+            os.replace(tmp, path)  # a rename keeps size and mtime: the identity holds
+            return st.st_size, st.st_mtime_ns
         except OSError:
             # a cache that cannot be written only costs speed, never correctness
             if tmp is not None:
                 self._drop(Path(tmp))
+            return None
 
 
 def _sweep(directory: Path) -> None:

@@ -22,7 +22,8 @@ from packaging.version import Version
 
 from ftlock.errors import UsageError
 from ftlock.resolver.index import IndexClient
-from ftlock.resolver.models import DistFile, ProjectPage, name_version
+from ftlock.resolver.filenames import name_version
+from ftlock.resolver.models import DistFile, ProjectPage
 from ftlock.resolver.target import Target
 
 PYTHON = "<python>"  # pseudo-identifier for a candidate's Requires-Python

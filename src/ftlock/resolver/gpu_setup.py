@@ -27,7 +27,7 @@ from ftlock.resolver.reqfile import InputLine, ParsedInputs
 from ftlock.resolver.target import Target
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ftlock.resolver.solve import SolveRequest
+    from ftlock.resolver.result import SolveRequest
 
 QUANT_FEATURES = {"4bit": "load_in_4bit", "8bit": "load_in_8bit"}
 

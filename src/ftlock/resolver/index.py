@@ -8,16 +8,13 @@ for the same page at once and only one request goes out.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass
-from datetime import datetime
 
 from packaging.utils import NormalizedName, canonicalize_name
 
 from ftlock.errors import IndexResponseError, OfflineMissing, ProjectNotFound
-from ftlock.resolver.cache import Cache
+from ftlock.resolver.cache import Cache, FetchPolicy
 from ftlock.resolver.http import Http
 from ftlock.resolver.indexes import redact
 from ftlock.resolver.models import ProjectPage
@@ -58,16 +55,6 @@ def page_format(content_type: str, body: bytes, url: str) -> str:
     )
 
 
-@dataclass(frozen=True)
-class FetchPolicy:
-    """How much to trust the page cache (see :mod:`ftlock.resolver.cache`)."""
-
-    page_ttl: float = 600.0
-    refresh: bool = False
-    offline: bool = False
-    exclude_newer: datetime | None = None
-
-
 class IndexClient:
     def __init__(
         self,
@@ -86,6 +73,10 @@ class IndexClient:
         self._submit = submit
         self._lock = threading.Lock()
         self._pages: dict[NormalizedName, Future[ProjectPage]] = {}
+        #: every page this client used, ``(index_url, name) -> (fetched_at, entry identity)``:
+        #: the solve cache (:mod:`ftlock.resolver.memo`) reuses a solve only while all of
+        #: them are the same entries and still fresh
+        self.read: dict[tuple[str, str], tuple[float, tuple[int, int] | None]] = {}
 
     # -- public ----------------------------------------------------------------------------
     def project(self, name: str) -> ProjectPage:
@@ -121,21 +112,13 @@ class IndexClient:
         shown = ", ".join(redact(u) for u in urls)
         raise ProjectNotFound(f"no project named {name!r} on the configured index(es): {shown}")
 
-    def _fresh(self, fetched_at: float) -> bool:
-        if self.policy.offline:
-            return True
-        if self.policy.refresh:
-            return False
-        if time.time() - fetched_at < self.policy.page_ttl:
-            return True
-        cutoff = self.policy.exclude_newer
-        return cutoff is not None and fetched_at > cutoff.timestamp()
-
     def _page(self, index_url: str, name: NormalizedName) -> ProjectPage | None:
         cached = self.cache.get_page(index_url, name)
-        if cached is not None and self._fresh(cached.fetched_at):
+        if cached is not None and self.policy.fresh(cached.fetched_at):
             try:
-                return self._parse(cached.body, cached.content_type, cached.url, name, index_url)
+                page = self._parse(cached.body, cached.content_type, cached.url, name, index_url)
+                self.read[(index_url, name)] = (cached.fetched_at, cached.identity)
+                return page
             except IndexResponseError:
                 # stored by an older ftlock that accepted it: drop it and fetch the page
                 self.cache.drop_page(index_url, name)
@@ -152,19 +135,20 @@ class IndexClient:
             headers["If-Modified-Since"] = cached.last_modified
         fetched = self.http.get(url, headers=headers, ok=(200, 304, 404, 410))
         if fetched.status == 304 and cached is not None:
-            self.cache.put_page(
+            page = self._parse(cached.body, cached.content_type, cached.url, name, index_url)
+            self.read[(index_url, name)] = self.cache.put_page(
                 index_url, name, cached.body, cached.url, cached.content_type,
                 cached.etag, cached.last_modified,
             )
-            return self._parse(cached.body, cached.content_type, cached.url, name, index_url)
+            return page
         if fetched.status in (404, 410):
-            self.cache.put_page(index_url, name, None, url)
+            self.read[(index_url, name)] = self.cache.put_page(index_url, name, None, url)
             return None
         if fetched.status != 200:
             raise IndexResponseError(f"{redact(url)}: unexpected HTTP {fetched.status}")
         # Parsed before it is cached: a malformed page is an error and is never stored.
         page = self._parse(fetched.body, fetched.content_type, fetched.url, name, index_url)
-        self.cache.put_page(
+        self.read[(index_url, name)] = self.cache.put_page(
             index_url, name, fetched.body, fetched.url, fetched.content_type,
             fetched.headers.get("etag"), fetched.headers.get("last-modified"),
         )

@@ -1,20 +1,17 @@
-"""Small immutable values that cross module boundaries inside the resolver."""
+"""Small immutable values that cross module boundaries inside the resolver.
+
+No runtime imports beyond the standard library: the lock writers and the solve cache use
+these values without paying for packaging's tag machinery.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from functools import lru_cache
-
-from packaging.utils import (
-    InvalidSdistFilename,
-    NormalizedName,
-    canonicalize_name,
-    parse_sdist_filename,
-)
-from packaging.version import InvalidVersion, Version
+if TYPE_CHECKING:  # pragma: no cover
+    from packaging.utils import NormalizedName
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,31 +36,6 @@ class DistFile:
     @property
     def is_sdist(self) -> bool:
         return self.filename.endswith((".tar.gz", ".zip"))
-
-    def name_version(self) -> tuple[NormalizedName, Version] | None:
-        """Project name and version from the filename, or None for files we do not use."""
-        return name_version(self.filename)
-
-
-@lru_cache(maxsize=None)
-def _version(text: str) -> Version:
-    return Version(text)
-
-
-@lru_cache(maxsize=65536)
-def name_version(filename: str) -> tuple[NormalizedName, Version] | None:
-    """Fast path of packaging's filename parsers (hot: every file of every page)."""
-    try:
-        if filename.endswith(".whl"):
-            parts = filename[:-4].split("-")
-            if len(parts) not in (5, 6):
-                return None
-            return canonicalize_name(parts[0]), _version(parts[1])
-        if filename.endswith((".tar.gz", ".zip")):
-            return parse_sdist_filename(filename)
-    except (InvalidSdistFilename, InvalidVersion):
-        return None
-    return None
 
 
 @dataclass(frozen=True)

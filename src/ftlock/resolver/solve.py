@@ -1,457 +1,39 @@
-"""One solve, end to end: inputs → target → indexes → resolvelib → :class:`Resolution`.
+"""The front door of a solve: inputs → target → indexes → (solve cache | solver) → answer.
 
-Speed comes from speculation, since resolvelib asks one question at a time.  When the
-solver learns a candidate's dependencies, the :class:`Prefetcher` starts fetching each
-dependency's page in a bounded thread pool, picks the version the solver will most likely
-try first, fetches its metadata and recurses into *its* dependencies.  By the time the
-solver asks, the answer is usually already in memory, so a cold solve costs roughly the
-depth of the dependency graph in round trips rather than the number of requests.
+This module prepares what every solve needs — the target, the requirement lines (plus what
+``--gpu``/``--model`` add), the index settings — then asks the solve cache
+(:mod:`ftlock.resolver.memo`) and only on a miss imports and runs the solver
+(:mod:`ftlock.resolver.engine`).  Keeping this path free of the solver's imports is what
+lets an unchanged re-run finish in a few hundred milliseconds less.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
-from datetime import datetime
-from pathlib import Path
+from dataclasses import replace
 
-from packaging.markers import InvalidMarker
-from packaging.requirements import InvalidRequirement
-from packaging.requirements import Requirement as PkgRequirement
-from packaging.specifiers import SpecifierSet
-from packaging.utils import NormalizedName, canonicalize_name
-from packaging.version import InvalidVersion, Version
-from resolvelib import BaseReporter, Resolver
-from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
-
-from ftlock.errors import FtlockError, NoSolution, UsageError
-from ftlock.resolver.base import BaseEnvironment, read_freeze, read_python
-from ftlock.resolver.cache import Cache, default_cache_dir
-from ftlock.knowledge.engine import Knowledge, TargetFacts
-from ftlock.knowledge.loader import load_rules
-from ftlock.resolver.candidates import (
-    PYTHON,
-    AbsentCandidate,
-    Candidate,
-    CandidateFinder,
-    Requirement,
-)
-from ftlock.resolver.direct import DirectResolver, looks_like_path
-from ftlock.resolver import gpu_setup
-from ftlock.resolver.explain import explain_conflict
-from ftlock.resolver.http import Http
-from ftlock.resolver.index import FetchPolicy, IndexClient
+from ftlock.errors import UsageError
+from ftlock.resolver.cache import Cache, FetchPolicy, default_cache_dir
 from ftlock.resolver.indexes import IndexSettings
-from ftlock.resolver.metadata import MetadataFetcher
-from ftlock.resolver.models import DistFile, Metadata
-from ftlock.resolver.provider import Prerelease, Provider, parse_requirement, target_dependencies
 from ftlock.resolver.reqfile import InputLine, ParsedInputs, parse_file
+from ftlock.resolver.result import LockedPackage, Resolution, SolveRequest, SolveStats
 from ftlock.resolver.target import Target
 
-
-@dataclass(frozen=True)
-class SolveRequest:
-    """Everything a solve depends on; the CLI builds one from flags."""
-
-    requirements: tuple[str, ...] = ()
-    requirement_files: tuple[Path, ...] = ()
-    constraint_files: tuple[Path, ...] = ()
-    python: str | None = None
-    platform: str | None = None
-    index_url: str | None = None
-    extra_index_urls: tuple[str, ...] = ()
-    prerelease: Prerelease | None = None
-    exclude_newer: datetime | None = None
-    no_build: bool = False
-    cache_dir: Path | None = None
-    no_cache: bool = False
-    offline: bool = False
-    refresh: bool = False
-    page_ttl: float = 600.0
-    concurrency: int = 16
-    timeout: float = 30.0
-    retries: int = 3
-    allow_insecure_hosts: tuple[str, ...] = ()
-    features: tuple[str, ...] = ()
-    gpu: str | None = None
-    rules: tuple[Path, ...] = ()  # extra rule files/directories, beside the built-in ones
-    # versions to keep when they still fit (existing lock pins, installed packages): the
-    # solver tries them first, so a re-lock changes only what it must
-    preferred: tuple[tuple[str, str], ...] = ()
-    # an existing environment to solve on top of (issue: existing environments)
-    base: Path | None = None  # a pip freeze
-    base_python: str | None = None  # or a live interpreter
-    keep_base: bool = False  # never change an installed package
-    output_full: bool = False  # lock the whole resulting environment, not just the changes
-    no_knowledge: bool = False
-    ignore_rules: tuple[str, ...] = ()
-    # GPU targets and model presets (ftlock.resolver.gpu_setup)
-    cuda_driver: str | None = None  # the target's NVIDIA driver, e.g. 535.104.05
-    cuda: str | None = None  # or the highest CUDA release it supports, e.g. 12.2
-    torch_index: str | None = None  # take the torch family from this index
-    model: str | None = None  # a model preset (`ftlock models`)
-    quant: str | None = None  # 4bit | 8bit
-    with_packages: tuple[str, ...] = ()  # optional stack members, e.g. unsloth
-    # per-project index routes, ((pattern, urls, then the configured ones too), ...)
-    index_routes: tuple[tuple[str, tuple[str, ...], bool], ...] = ()
-
-
-@dataclass(frozen=True)
-class LockedPackage:
-    name: NormalizedName
-    version: str
-    files: tuple[DistFile, ...]
-    index_url: str | None
-    url: str | None
-    required_by: tuple[str, ...]
-    yanked: bool = False
-    notes: tuple[str, ...] = ()  # knowledge rules that shaped this pin
-
-
-@dataclass(frozen=True)
-class SolveStats:
-    seconds: float
-    requests: int
-    bytes: int
-
-
-@dataclass(frozen=True)
-class Resolution:
-    packages: tuple[LockedPackage, ...]
-    target: Target
-    indexes: tuple[str, ...]
-    default_index: str | None
-    exclude_newer: datetime | None
-    stats: SolveStats = field(compare=False)
-    header_notes: tuple[str, ...] = ()
-    warnings: tuple[str, ...] = ()
-    changes: tuple[str, ...] = ()  # with a base: what changes and why, for a person
-    kept: tuple[str, ...] = ()  # with --output-full: base packages not from the index
-    summary: tuple[str, ...] = ()  # for a person on stderr: e.g. which torch build and why
-
-
-class Progress(BaseReporter):  # type: ignore[type-arg]
-    """Counts pins for the progress line; ``callback`` gets ``(pinned, name)``."""
-
-    def __init__(self, callback: Callable[[int, str], None] | None = None) -> None:
-        self.callback = callback
-        self.pinned = 0
-
-    def pinning(self, candidate) -> None:  # type: ignore[no-untyped-def]
-        self.pinned += 1
-        if self.callback is not None:
-            self.callback(self.pinned, getattr(candidate, "identifier", "python"))
-
-
-class MetadataService:
-    """Memoised, thread-safe metadata per candidate, fetched in the pool when prefetched."""
-
-    def __init__(
-        self, fetcher: MetadataFetcher, submit: Callable[..., Future], direct: DirectResolver
-    ) -> None:
-        self.fetcher = fetcher
-        self.submit = submit
-        self.direct = direct
-        self._lock = threading.Lock()
-        self._futures: dict[tuple[str, str], Future[Metadata]] = {}
-
-    def future(self, candidate: Candidate) -> Future[Metadata]:
-        key = (candidate.name, str(candidate.version))
-        with self._lock:
-            found = self._futures.get(key)
-            if found is None:
-                found = self.submit(self._fetch, candidate)
-                self._futures[key] = found
-            return found
-
-    def _fetch(self, candidate: Candidate) -> Metadata:
-        if candidate.url:
-            return self.direct.metadata[candidate.url]
-        return self.fetcher.get(candidate.name, CandidateFinder.metadata_file(candidate))
-
-    def __call__(self, candidate: Candidate) -> Metadata:
-        if candidate.url:
-            return self.direct.metadata[candidate.url]
-        return self.future(candidate).result()
-
-
-class Prefetcher:
-    """Speculatively walks the likely dependency graph ahead of the solver."""
-
-    def __init__(
-        self,
-        index: IndexClient,
-        finder: CandidateFinder,
-        metadata: MetadataService,
-        target: Target,
-        submit: Callable[..., Future],
-        limit: int = 3000,
-    ) -> None:
-        self.index = index
-        self.finder = finder
-        self.metadata = metadata
-        self.target = target
-        self.submit = submit
-        self.limit = limit
-        self._seen: set[tuple[str, str]] = set()
-        self._lock = threading.Lock()
-        self.stopped = False
-
-    def candidates_found(self, identifier: str, found: list[Candidate]) -> None:
-        if found and not found[0].url and any(f.is_wheel for f in found[0].files):
-            self.metadata.future(found[0])
-
-    def dependencies_found(self, candidate: Candidate, deps: list[Requirement]) -> None:
-        for dep in deps:
-            self.requirement(dep)
-
-    def requirement(self, dep: Requirement) -> None:
-        # a conflict rule's "not in range, if installed" never brings a package in: do not
-        # fetch pages for it (it would walk deepspeed, vllm, … for every transformers solve)
-        if dep.name == PYTHON or dep.url or dep.optional or self.stopped:
-            return
-        key = (dep.identifier, str(dep.specifier))
-        with self._lock:
-            if key in self._seen or len(self._seen) >= self.limit:
-                return
-            self._seen.add(key)
-        try:
-            page = self.index.prefetch(dep.name)
-        except RuntimeError:  # pool shut down: the solve is over
-            return
-        # Never block a pool thread on another pool task: continue when the page is here.
-        page.add_done_callback(lambda f: self._after_page(f, dep))
-
-    def _after_page(self, page: Future, dep: Requirement) -> None:
-        if self.stopped or page.exception() is not None:
-            return  # the solver will ask again and report errors properly
-        best = next(
-            (
-                c
-                for c in self.finder.candidates(dep.name)
-                if not c.yanked and dep.specifier.contains(c.version) and c.files
-            ),
-            None,
-        )
-        if best is None or not any(f.is_wheel for f in best.files):
-            return  # never build an sdist speculatively: the solver may not need it
-        try:
-            future = self.metadata.future(best)
-        except RuntimeError:
-            return
-        future.add_done_callback(lambda f: self._expand(f, dep.extras))
-
-    def _expand(self, future: Future[Metadata], extras: frozenset[str]) -> None:
-        if self.stopped or future.exception() is not None:
-            return
-        metadata = future.result()
-        reqs = target_dependencies(metadata, frozenset(), self.target)
-        if extras:
-            reqs += target_dependencies(metadata, extras, self.target)
-        for req in reqs:
-            self.requirement(Requirement.from_pep508(req))
-
-
-def _input_requirement(line: InputLine, target: Target) -> Requirement | None:
-    """Parse one user requirement; None when its marker excludes the target."""
-    text = line.text.strip()
-    named = " @ " in text.split(";")[0]
-    if not named and (looks_like_path(text) or "://" in text.split(";")[0]):
-        if "://" in text:
-            url = text
-        else:
-            base = line.base_dir or Path.cwd()
-            try:
-                path: Path | None = (base / Path(text).expanduser()).resolve()
-            except RuntimeError:  # ~user/... of an unknown user: not a path after all
-                path = None
-            if path is None or not path.exists():
-                where = "" if line.origin == "requested" else f"{line.origin}: "
-                raise UsageError(f"{where}{text!r} is neither a requirement nor an existing path")
-            url = path.as_uri()
-        return Requirement(canonicalize_name("<direct>"), url=url, text=text)
-    try:
-        req = PkgRequirement(text)
-    except InvalidRequirement as exc:
-        where = "" if line.origin == "requested" else f"{line.origin}: "
-        raise UsageError(f"{where}invalid requirement {text!r}: {str(exc).splitlines()[0]}") from None
-    if req.marker is not None:
-        try:
-            if not req.marker.evaluate({**target.markers, "extra": ""}):
-                return None
-        except InvalidMarker as exc:  # pragma: no cover - parsed already
-            raise UsageError(f"invalid marker in {text!r}: {exc}") from None
-    result = Requirement.from_pep508(req, text)
-    if result.url and "://" not in result.url and not result.url.startswith("file:"):
-        base = line.base_dir or Path.cwd()
-        result = Requirement(
-            result.name, result.specifier, result.extras, (base / result.url).resolve().as_uri(), text
-        )
-    return result
-
-
-@dataclass
-class Session:
-    """The I/O side of one run: indexes, HTTP pool, cache, candidates and metadata.
-
-    Shared by ``solve`` and ``check`` so both read the index the same way.
-    """
-
-    target: Target
-    settings: IndexSettings
-    http: Http
-    pool: ThreadPoolExecutor
-    index: IndexClient
-    finder: CandidateFinder
-    direct: DirectResolver
-    metadata: MetadataService
-
-    @classmethod
-    def open(cls, request: SolveRequest, target: Target, inputs: ParsedInputs | None = None) -> Session:
-        inputs = inputs or ParsedInputs()
-        settings = IndexSettings.discover(
-            request.index_url or inputs.index_url,
-            tuple(request.extra_index_urls) or tuple(inputs.extra_index_urls),
-            allow_insecure_hosts=tuple(request.allow_insecure_hosts),
-        )
-        if request.index_routes:
-            settings = settings.with_routes(request.index_routes)
-        cache_root = None if request.no_cache else (request.cache_dir or default_cache_dir())
-        cache = Cache(cache_root)
-        http = Http(
-            cert=settings.cert,
-            timeout=request.timeout,
-            retries=request.retries,
-            max_connections=request.concurrency,
-            credentials=settings.credentials,
-            insecure_hosts=settings.insecure_hosts,
-        )
-        pool = ThreadPoolExecutor(max_workers=request.concurrency, thread_name_prefix="ftlock")
-        policy = FetchPolicy(
-            page_ttl=request.page_ttl,
-            refresh=request.refresh,
-            offline=request.offline,
-            exclude_newer=request.exclude_newer,
-        )
-        index = IndexClient(
-            settings.urls, http, cache, policy, submit=pool.submit,
-            urls_for=settings.urls_for if settings.routes else None,
-        )
-        finder = CandidateFinder(index, target, request.exclude_newer)
-        direct = DirectResolver(http, no_build=request.no_build)
-        fetcher = MetadataFetcher(http, cache, no_build=request.no_build, offline=request.offline)
-        metadata = MetadataService(fetcher, pool.submit, direct)
-        return cls(target, settings, http, pool, index, finder, direct, metadata)
-
-    def close(self) -> None:
-        self.pool.shutdown(wait=False, cancel_futures=True)
-        self.http.close()
-
-
-def _base_header(base: BaseEnvironment | None, request: SolveRequest) -> tuple[str, ...]:
-    if base is None:
-        return ()
-    source = request.base.name if request.base is not None else "a live interpreter"
-    scope = "the whole resulting environment" if request.output_full else "only the packages to install or change"
-    keep = "; --keep-base" if request.keep_base else ""
-    return (f"Base: {source} ({len(base.packages)} packages installed); this lock holds {scope}{keep}",)
-
-
-def describe_changes(base, packages, result, metadata, finder) -> list[str]:  # type: ignore[no-untyped-def]
-    """One line per base package that changes (with the requirement that forced it) and
-    per new package, e.g. ``fsspec 2025.3.2 -> 2025.3.0 (datasets 3.6.0 requires ...)``."""
-    lines = []
-    final = {p.name: p for p in packages if p.name not in base.external}
-    for name, package in sorted(final.items()):
-        installed = base.packages.get(name)
-        if installed is None or installed.version is None:
-            via = ", ".join(package.required_by) or "requested"
-            hint = ""
-            if "requested" in package.required_by and not package.url:
-                newest = next(iter(finder.candidates(name)), None)
-                if newest is not None and str(newest.version) != package.version:
-                    hint = (
-                        f"; newest is {newest.version}, which needs changes to installed "
-                        f"packages — ask for {name}>={newest.version} to allow them"
-                    )
-            lines.append(f"+ {name} {package.version} (new; required by {via}{hint})")
-            continue
-        old = installed.parsed_version
-        if old is None or Version(package.version) == old:
-            continue
-        reasons = []
-        infos = [
-            info
-            for identifier, criterion in result.criteria.items()
-            if identifier.split("[")[0] == name
-            for info in criterion.information
-        ]
-        for info in infos:
-            req = info.requirement
-            if info.parent is not None and info.parent.name == name:
-                continue  # an extra's pin to its own base version
-            if req.url or req.accepts_version(old):
-                continue
-            reasons.append(_reason(info))
-        if not reasons:
-            reasons = _own_conflicts(name, old, final, metadata, finder)
-        arrow = "->"
-        lines.append(f"~ {name} {installed.version} {arrow} {package.version} ({'; '.join(dict.fromkeys(reasons)) or 'chosen by the solver'})")
-    return lines
-
-
-def _reason(info) -> str:  # type: ignore[no-untyped-def]
-    """``datasets 3.6.0 requires fsspec<=2025.3.0`` / ``… forbids … by rule X``."""
-    req = info.requirement
-    if info.parent is None:
-        return f"you requested {req.text or req.describe()}"
-    who = f"{info.parent.name} {info.parent.version}"
-    if req.rule is not None:
-        shown = f"{req.name}{req.exclude}" if req.exclude is not None else f"{req.name}{req.specifier}"
-        verb = "forbids" if req.exclude is not None else "needs"
-        return f"{who} {verb} {shown} by knowledge rule {req.rule.id}"
-    extras = f"[{','.join(sorted(req.extras))}]" if req.extras else ""
-    return f"{who} requires {req.name}{extras}{req.specifier}"
-
-
-def _own_conflicts(name, old, final, metadata, finder) -> list[str]:  # type: ignore[no-untyped-def]
-    """Why an installed version had to go although nothing excludes it: its own
-    requirements disagree with the new set."""
-    try:
-        candidate = finder.candidates(name).get(old)
-        meta = metadata(candidate) if candidate is not None else None
-    except FtlockError:
-        meta = None
-    if meta is None:
-        return []
-    out = []
-    for text in meta.requires_dist:
-        dep = parse_requirement(text)
-        if dep is None or (dep.marker is not None and not dep.marker.evaluate({**finder.target.markers, "extra": ""})):
-            continue
-        pinned = final.get(canonicalize_name(dep.name))
-        if pinned is not None and not dep.specifier.contains(pinned.version, prereleases=True):
-            out.append(
-                f"changed to keep {pinned.name} consistent: {name} {old} requires {dep.name}{dep.specifier}, "
-                f"and {pinned.name} is now {pinned.version}"
-            )
-    return out
-
-
-def _preferred(pairs: tuple[tuple[str, str], ...]) -> dict[str, Version]:
-    out: dict[str, Version] = {}
-    for name, version in pairs:
-        try:
-            out[canonicalize_name(name)] = Version(version)
-        except InvalidVersion:
-            continue
-    return out
+__all__ = [
+    "LockedPackage",
+    "Resolution",
+    "SolveRequest",
+    "SolveStats",
+    "fetch_policy",
+    "gather_inputs",
+    "index_settings",
+    "solve",
+]
 
 
 def gather_inputs(request: SolveRequest) -> ParsedInputs:
+    """Requirement and constraint lines from arguments and files (nested -r/-c followed)."""
     inputs = ParsedInputs()
     inputs.requirements += [InputLine(r, "requested") for r in request.requirements]
     for path in request.requirement_files:
@@ -461,237 +43,65 @@ def gather_inputs(request: SolveRequest) -> ParsedInputs:
     return inputs
 
 
+def index_settings(request: SolveRequest, inputs: ParsedInputs) -> IndexSettings:
+    """Which indexes to read: flags, then the requirement files' options, then pip's config."""
+    settings = IndexSettings.discover(
+        request.index_url or inputs.index_url,
+        tuple(request.extra_index_urls) or tuple(inputs.extra_index_urls),
+        allow_insecure_hosts=tuple(request.allow_insecure_hosts),
+    )
+    if request.index_routes:
+        settings = settings.with_routes(request.index_routes)
+    return settings
+
+
+def fetch_policy(request: SolveRequest) -> FetchPolicy:
+    return FetchPolicy(
+        page_ttl=request.page_ttl,
+        refresh=request.refresh,
+        offline=request.offline,
+        exclude_newer=request.exclude_newer,
+    )
+
+
+def _uses_stack(request: SolveRequest) -> bool:
+    return any(
+        (request.gpu, request.cuda_driver, request.cuda, request.torch_index,
+         request.model, request.quant, request.with_packages)
+    )
+
+
 def solve(request: SolveRequest, on_progress: Callable[[int, str], None] | None = None) -> Resolution:
+    """Solve ``request``: from the solve cache when an identical solve's pages are all
+    unchanged and fresh, else by running the solver (and storing its answer)."""
+    from ftlock.resolver import memo
+
     started = time.perf_counter()
     target = Target.from_options(request.python, request.platform)
     inputs = gather_inputs(request)
     # --gpu/--cuda-driver/--model...: more inputs, a torch constraint, torch index routes
-    stack = gpu_setup.prepare(request, target, inputs)
-    if stack.routes:
-        request = replace(request, index_routes=stack.routes)
-    has_base = request.base is not None or request.base_python is not None
-    if not inputs.requirements and not has_base:
+    # (the GPU and model catalogs are read only when one of those flags is given)
+    stack = None
+    if _uses_stack(request):
+        from ftlock.resolver import gpu_setup
+
+        stack = gpu_setup.prepare(request, target, inputs)
+        if stack.routes:
+            request = replace(request, index_routes=stack.routes)
+    if not inputs.requirements and request.base is None and request.base_python is None:
         raise UsageError("nothing to solve: give requirements as arguments or with -r FILE")
-    parsed = [(line, _input_requirement(line, target)) for line in inputs.requirements]
-    requirements = [req for _, req in parsed if req is not None]
-    origins = [line.origin for line, req in parsed if req is not None]
-    constraints: dict[str, SpecifierSet] = {}
-    for line in inputs.constraints:
-        req = _input_requirement(line, target)
-        if req is None:
-            continue
-        if req.url:
-            raise UsageError(f"{line.origin}: constraints cannot be direct references ({line.text})")
-        constraints[req.name] = constraints.get(req.name, SpecifierSet()) & req.specifier
-    session = Session.open(request, target, inputs)
-    settings, http, pool, index, finder, direct, metadata = (
-        session.settings, session.http, session.pool, session.index,
-        session.finder, session.direct, session.metadata,
-    )
-    prerelease: Prerelease = request.prerelease or ("allow" if inputs.pre else "explicit")
-    prefetcher = Prefetcher(index, finder, metadata, target, pool.submit)
-    knowledge = Knowledge(
-        rules=load_rules(request.rules),
-        facts=TargetFacts.build(request.features + stack.features, request.gpu, stack.cuda),
-        ignored=request.ignore_rules,
-        enabled=not request.no_knowledge,
-    )
-    base: BaseEnvironment | None = None
-    if has_base:
-        base = BaseEnvironment(
-            read_freeze(request.base) if request.base is not None else read_python(request.base_python),  # type: ignore[arg-type]
-            keep=request.keep_base,
-        )
-    try:
-        direct_candidates: dict[str, Candidate] = {}
-        if base is not None:
-            for name in base.packages:
-                index.prefetch(name)
-            base.classify(finder)
-            direct.metadata.update(base.external_metadata)
-            direct_candidates.update(base.external)
-        user_requirements = []
-        for req in requirements:
-            if req.url:
-                expected = None if req.name == "<direct>" else req.name
-                candidate = direct.resolve(req.url, expected)
-                if direct_candidates.setdefault(candidate.name, candidate) != candidate:
-                    raise UsageError(f"{candidate.name} is requested from two different URLs")
-                req = Requirement(
-                    candidate.name, req.specifier, req.extras, candidate.url, req.text
-                )
-            user_requirements.append(req)
-        for req in user_requirements:
-            prefetcher.requirement(req)
-        preferred = _preferred(request.preferred + (base.preferred() if base else ()))
-        # With a base, installed packages start pinned to their versions and only the ones a
-        # conflict names are released (then merely preferred) — the fewest changes, and no
-        # search through hundreds of installed packages' histories.
-        unlocked = {r.name for r in user_requirements}
-        while True:
-            base_reqs = base.requirements(unlocked) if base is not None else []
-            resolved_requirements = user_requirements + base_reqs
-            provider = Provider(
-                finder,
-                metadata,
-                target,
-                resolved_requirements,
-                constraints=constraints,
-                prerelease=prerelease,
-                on_dependencies=prefetcher.dependencies_found,
-                on_candidates=prefetcher.candidates_found,
-                knowledge=knowledge,
-                preferred=preferred,
-                wheels_only=frozenset(base.packages) if base is not None else frozenset(),
-                installed=base.installed_versions() if base is not None else None,
-            )
-            provider.direct.update(direct_candidates)
-            resolver: Resolver = Resolver(provider, Progress(on_progress))
-            try:
-                result = resolver.resolve(resolved_requirements, max_rounds=200_000)
-                break
-            except ResolutionImpossible as exc:
-                released = base.release(exc.causes, unlocked) if base is not None else set()
-                if released:
-                    unlocked |= released
-                    continue
-                raise NoSolution(
-                    explain_conflict(
-                        exc.causes,
-                        resolved_requirements,
-                        target,
-                        provider.required_by,
-                        lambda name: [str(c.version) for c in finder.candidates(name)],
-                        provider.asked,
-                        constraints,
-                        prerelease,
-                    )
-                ) from None
-            except ResolutionTooDeep:
-                raise NoSolution(
-                    "the solver gave up after 200,000 rounds of backtracking; add tighter "
-                    "requirements (e.g. pin the package that changes most) and try again"
-                ) from None
-        origins = origins + ["installed"] * len(base_reqs)
-    finally:
-        prefetcher.stopped = True
-        session.close()
-    packages = _locked_packages(result, origins, resolved_requirements, finder)
-    changes: list[str] = []
-    kept: list[str] = []
-    if base is not None:
-        changes = describe_changes(base, packages, result, metadata, finder)
-        kept = [f"{n}: {base.notes[n]}" for n in sorted(base.external)]
-    pinned = {p.name: p.version for p in packages}
-    warnings = [
-        f"the base environment already breaks knowledge rule {rule_id}; left as installed "
-        f"(`ftlock check` on the freeze explains it, `ftlock kb show {rule_id}` shows the fix)"
-        for rule_id in sorted(provider.preexisting)
-    ]
-    warn_notes: dict[str, list[str]] = {}
-    for violation in knowledge.violations(pinned, severities=("warn",)):
-        warnings.append(violation.line())
-        note = f"ftlock warning: {violation.message} — rule {violation.rule.id}, {violation.rule.source}"
-        for involved in violation.packages:
-            warn_notes.setdefault(involved.split(" ")[0], []).append(note)
-    if warn_notes:
-        packages = tuple(
-            replace(p, notes=p.notes + tuple(warn_notes.get(p.name, ()))) for p in packages
-        )
-    summary, stack_warnings = stack.finish(packages)
-    if base is not None:
-        packages = tuple(p for p in packages if p.name not in base.external)
-        if not request.output_full:
-            packages = tuple(
-                p for p in packages
-                if p.name not in base.packages or base.packages[p.name].version is None
-                or Version(p.version) != base.packages[p.name].parsed_version
-            )
-    stats = SolveStats(time.perf_counter() - started, http.requests, http.bytes)
-    return Resolution(
-        packages=packages,
-        target=target,
-        indexes=stack.indexes(settings.urls, settings.all_urls, packages),
-        default_index=settings.default_url,
-        exclude_newer=request.exclude_newer,
-        stats=stats,
-        header_notes=tuple(stack.header) + tuple(knowledge.describe_state(pinned)) + _base_header(base, request),
-        warnings=tuple(warnings) + tuple(stack_warnings),
-        summary=tuple(summary),
-        changes=tuple(changes),
-        kept=tuple(kept) if request.output_full else (),
-    )
+    settings = index_settings(request, inputs)
+    key = memo.solve_key(request, target, inputs, settings)
+    solves = None
+    if key is not None:
+        solves = memo.SolveCache(Cache(request.cache_dir or default_cache_dir()), fetch_policy(request))
+        stats = SolveStats(0.0, 0, 0, reused=True)
+        found = solves.get(key, request, target, stats)
+        if found is not None:
+            return replace(found, stats=replace(stats, seconds=time.perf_counter() - started))
+    from ftlock.resolver.engine import solve_prepared
 
-
-def _rule_notes(result, identifier: str, candidate: Candidate, finder: CandidateFinder) -> list[str]:  # type: ignore[no-untyped-def]
-    """Rules that changed this pin: without the rule's requirement, a different (newer)
-    version would have satisfied everything else, or the package would not be here."""
-    criterion = result.criteria.get(identifier)
-    if criterion is None:
-        return []
-    infos = [i for i in criterion.information if i.parent is None or not isinstance(i.parent, AbsentCandidate)]
-    others = [i.requirement for i in infos if i.requirement.rule is None]
-    notes = []
-    for info in infos:
-        req = info.requirement
-        if req.rule is None or info.parent is None:
-            continue
-        changed = False
-        if not others:
-            changed = True  # only the rule asks for this package
-        elif candidate.url:
-            changed = False  # a direct reference / kept base package: nothing else to pick
-        else:
-            for cand in finder.candidates(candidate.name):
-                if cand.version <= candidate.version:
-                    break
-                if not cand.yanked and all(o.accepts_version(cand.version) for o in others):
-                    changed = not req.accepts_version(cand.version)
-                    break
-        if changed:
-            why = f"{req.describe()} because {info.parent.name} {info.parent.version}"
-            notes.append(f"ftlock: {why} — rule {req.rule.id}, {req.rule.source}")
-    return sorted(set(notes))
-
-
-def _locked_packages(
-    result, input_origins: list[str], requirements: list[Requirement], finder: CandidateFinder
-) -> tuple[LockedPackage, ...]:  # type: ignore[no-untyped-def]
-    origins: dict[str, list[str]] = {}
-    for origin, req in zip(input_origins, requirements, strict=True):
-        origins.setdefault(req.name, []).append(origin)
-    # "# via" lists the packages whose own metadata asks for this one; a conflict rule's
-    # "if installed" exclusion is not a reason to install anything, so it is not an edge
-    parents: dict[str, set[str]] = {}
-    for identifier in result.mapping:
-        criterion = result.criteria.get(identifier)
-        for info in criterion.information if criterion is not None else ():
-            parent = info.parent
-            if parent is None or isinstance(parent, AbsentCandidate) or info.requirement.optional:
-                continue
-            child = identifier.split("[")[0]
-            parent_name = parent.identifier.split("[")[0]
-            if parent_name != child and parent_name != PYTHON:
-                parents.setdefault(child, set()).add(parent_name)
-    packages = []
-    for identifier, candidate in result.mapping.items():
-        if identifier == PYTHON or getattr(candidate, "extras", None):
-            continue
-        if isinstance(candidate, AbsentCandidate):
-            continue
-        via = sorted(parents.get(candidate.name, set()))
-        via += sorted(set(origins.get(candidate.name, [])))
-        packages.append(
-            LockedPackage(
-                name=candidate.name,
-                version=str(candidate.version),
-                files=candidate.files,
-                index_url=candidate.index_url,
-                url=candidate.url,
-                required_by=tuple(via),
-                yanked=candidate.yanked,
-                notes=tuple(_rule_notes(result, identifier, candidate, finder)),
-            )
-        )
-    packages.sort(key=lambda p: p.name)
-    return tuple(packages)
+    resolution, index = solve_prepared(request, target, inputs, stack, settings, on_progress)
+    if solves is not None and key is not None:
+        solves.put(key, resolution, index.read)
+    return resolution

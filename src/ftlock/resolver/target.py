@@ -14,12 +14,15 @@ import re
 import sys
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
-from packaging import tags
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 from ftlock.errors import UsageError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from packaging import tags
 
 # Oldest and newest glibc a ``linux_*`` target is assumed to have.  ``linux_x86_64`` means
 # a manylinux_2_28 machine (as uv's ``x86_64-unknown-linux-gnu`` does): it is what current
@@ -107,6 +110,8 @@ class PlatformTarget:
         if m := _MACOS_RE.match(key):
             arch = m.group(3)
             version = (int(m.group(1)), int(m.group(2)))
+            from packaging import tags  # noqa: PLC0415 - kept off the solve cache's path
+
             plats = tuple(tags.mac_platforms(version, arch))
             machine = "arm64" if arch in ("arm64", "universal2") else "x86_64"
             return cls(key, "Darwin", machine, plats)
@@ -185,6 +190,8 @@ class Target:
     @cached_property
     def tag_priority(self) -> dict[tags.Tag, int]:
         """Supported wheel tags, most specific first (lower number = preferred)."""
+        from packaging import tags  # noqa: PLC0415 - kept off the solve cache's path
+
         py = self.python.minor
         interp = f"cp{py[0]}{py[1]}"
         ordered = list(
