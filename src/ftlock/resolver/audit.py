@@ -15,17 +15,20 @@ import subprocess
 from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.requirements import Requirement as PkgRequirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from ftlock.errors import FtlockError, UsageError
-from ftlock.knowledge.engine import Knowledge
 from ftlock.resolver.models import Metadata
 from ftlock.resolver.provider import target_dependencies
 from ftlock.resolver.reqfile import read_file
 from ftlock.resolver.target import Target
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ftlock.knowledge.engine import Knowledge
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,6 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from ftlock.errors import FtlockError, UsageError
-from ftlock.resolver.audit import read_live_environment
 from ftlock.resolver.candidates import Candidate, Requirement
 from ftlock.resolver.models import Metadata
 from ftlock.resolver.reqfile import read_file
@@ -96,6 +95,8 @@ def read_freeze(path: Path) -> dict[NormalizedName, BasePackage]:
 
 def read_python(python: str) -> dict[NormalizedName, BasePackage]:
     """Installed distributions of a live interpreter, with their recorded metadata."""
+    from ftlock.resolver.audit import read_live_environment  # noqa: PLC0415 - --base-python only
+
     _, installed = read_live_environment(python)
     return {
         canonicalize_name(d.name): BasePackage(

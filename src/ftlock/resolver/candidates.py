@@ -8,7 +8,6 @@ Extras follow pip's model: ``pkg[a,b]`` is its own identifier whose candidate de
 from __future__ import annotations
 
 import threading
-from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,7 +21,7 @@ from packaging.version import Version
 
 from ftlock.errors import UsageError
 from ftlock.resolver.index import IndexClient
-from ftlock.resolver.filenames import name_version
+from ftlock.resolver.filenames import group_by_version
 from ftlock.resolver.models import DistFile, ProjectPage
 from ftlock.resolver.target import Target
 
@@ -252,11 +251,7 @@ class CandidateFinder:
             return found
         page = self.index.project(name)
         wanted = canonicalize_name(name)
-        by_version: dict[Version, list[Any]] = defaultdict(list)
-        for filename, entry in page.iter_filenames():
-            parsed = name_version(filename)
-            if parsed is not None and parsed[0] == wanted:
-                by_version[parsed[1]].append(entry)
+        by_version = group_by_version(page.iter_filenames(), wanted)
         result = ProjectCandidates(self, wanted, page, by_version)
         with self._lock:
             return self._cache.setdefault(name, result)

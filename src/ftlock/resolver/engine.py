@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 from pathlib import Path
 
 from packaging.markers import InvalidMarker
@@ -30,8 +31,6 @@ from ftlock.errors import FtlockError, NoSolution, UsageError
 from ftlock.resolver.base import BaseEnvironment, read_freeze, read_python
 from ftlock.resolver.cache import Cache, default_cache_dir
 from ftlock.resolver.result import LockedPackage, Resolution, SolveRequest, SolveStats
-from ftlock.knowledge.engine import Knowledge, TargetFacts
-from ftlock.knowledge.loader import load_rules
 from ftlock.resolver.candidates import (
     PYTHON,
     AbsentCandidate,
@@ -51,6 +50,9 @@ from ftlock.resolver.provider import Prerelease, Provider, parse_requirement, ta
 from ftlock.resolver.reqfile import InputLine, ParsedInputs
 from ftlock.resolver.solve import fetch_policy, index_settings
 from ftlock.resolver.target import Target
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ftlock.knowledge.engine import Knowledge
 
 
 class Progress(BaseReporter):  # type: ignore[type-arg]
@@ -365,6 +367,18 @@ def _preferred(pairs: tuple[tuple[str, str], ...]) -> dict[str, Version]:
     return out
 
 
+def _knowledge(request: SolveRequest, stack: gpu_setup.Stack) -> Knowledge:
+    from ftlock.knowledge.engine import Knowledge, TargetFacts
+    from ftlock.knowledge.loader import load_rules
+
+    return Knowledge(
+        rules=load_rules(request.rules),
+        facts=TargetFacts.build(request.features + stack.features, request.gpu, stack.cuda),
+        ignored=request.ignore_rules,
+        enabled=not request.no_knowledge,
+    )
+
+
 def solve_prepared(
     request: SolveRequest,
     target: Target,
@@ -399,12 +413,6 @@ def solve_prepared(
     )
     prerelease: Prerelease = request.prerelease or ("allow" if inputs.pre else "explicit")
     prefetcher = Prefetcher(index, finder, metadata, target, pool.submit)
-    knowledge = Knowledge(
-        rules=load_rules(request.rules),
-        facts=TargetFacts.build(request.features + stack.features, request.gpu, stack.cuda),
-        ignored=request.ignore_rules,
-        enabled=not request.no_knowledge,
-    )
     base: BaseEnvironment | None = None
     if has_base:
         base = BaseEnvironment(
@@ -432,6 +440,8 @@ def solve_prepared(
             user_requirements.append(req)
         for req in user_requirements:
             prefetcher.requirement(req)
+        # loaded while the first pages are in flight: the rules and pydantic cost ~0.1 s
+        knowledge = _knowledge(request, stack)
         preferred = _preferred(request.preferred + (base.preferred() if base else ()))
         # With a base, installed packages start pinned to their versions and only the ones a
         # conflict names are released (then merely preferred) — the fewest changes, and no

@@ -1,15 +1,18 @@
-"""Project name and version from a distribution's filename (the hot loop over index pages)."""
+"""Project name and version from distributions' filenames (the hot loop over index pages).
+
+A real page lists thousands of files but only hundreds of versions, so files are grouped by
+the raw version text first and each distinct text is parsed into a :class:`Version` once;
+each distinct name spelling is canonicalised once.  Same rules as packaging's
+``parse_wheel_filename``/``parse_sdist_filename`` for the two parts a resolver needs.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import lru_cache
+from typing import Any
 
-from packaging.utils import (
-    InvalidSdistFilename,
-    NormalizedName,
-    canonicalize_name,
-    parse_sdist_filename,
-)
+from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 
@@ -18,17 +21,44 @@ def _version(text: str) -> Version:
     return Version(text)
 
 
-@lru_cache(maxsize=65536)
-def name_version(filename: str) -> tuple[NormalizedName, Version] | None:
-    """Fast path of packaging's filename parsers (hot: every file of every page)."""
-    try:
-        if filename.endswith(".whl"):
-            parts = filename[:-4].split("-")
-            if len(parts) not in (5, 6):
-                return None
-            return canonicalize_name(parts[0]), _version(parts[1])
-        if filename.endswith((".tar.gz", ".zip")):
-            return parse_sdist_filename(filename)
-    except (InvalidSdistFilename, InvalidVersion):
+def split_filename(filename: str) -> tuple[str, str] | None:
+    """``(name as written, version text)`` of a wheel or sdist filename, else None."""
+    if filename.endswith(".whl"):
+        parts = filename[:-4].split("-")
+        if len(parts) not in (5, 6):
+            return None
+        return parts[0], parts[1]
+    if filename.endswith(".tar.gz"):
+        stem = filename[:-7]
+    elif filename.endswith(".zip"):
+        stem = filename[:-4]
+    else:
         return None
-    return None
+    name, sep, version = stem.rpartition("-")
+    return (name, version) if sep else None
+
+
+def group_by_version(files: Iterable[tuple[str, Any]], project: NormalizedName) -> dict[Version, list[Any]]:
+    """``{version: [entries]}`` for the ``(filename, entry)`` pairs of ``project``; files of
+    other projects, unknown kinds and invalid versions are left out."""
+    same_project: dict[str, bool] = {}
+    by_text: dict[str, list[Any]] = {}
+    for filename, entry in files:
+        split = split_filename(filename)
+        if split is None:
+            continue
+        name, text = split
+        ours = same_project.get(name)
+        if ours is None:
+            ours = same_project[name] = canonicalize_name(name) == project
+        if ours:
+            by_text.setdefault(text, []).append(entry)
+    grouped: dict[Version, list[Any]] = {}
+    for text, entries in by_text.items():
+        try:
+            version = _version(text)
+        except InvalidVersion:
+            continue
+        grouped.setdefault(version, []).extend(entries)  # "1.0" and "1.0.0" are one version
+    return grouped
+

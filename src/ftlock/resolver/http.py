@@ -37,7 +37,14 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
-import httpx
+import sys
+
+# httpx's own command-line client (httpx._main) pulls in rich, pygments and click at import,
+# about 45 ms of every cold start; ftlock never uses it, and httpx falls back to a stub
+# when it cannot be imported (a None entry in sys.modules makes that import fail).
+if "httpx" not in sys.modules:
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+import httpx  # noqa: E402
 
 from ftlock import __version__
 from ftlock.errors import IndexResponseError, IndexUnreachable

@@ -58,11 +58,14 @@ class ProjectPage:
         return cls(name, index_url, tuple(files), lambda f: f.filename, lambda f: f)
 
     def iter_filenames(self) -> Iterator[tuple[str, Any]]:
+        filename_of = self.filename_of
         for entry in self.entries:
             try:
-                yield self.filename_of(entry), entry
+                filename = filename_of(entry)
             except (KeyError, TypeError):
                 continue
+            if isinstance(filename, str):
+                yield filename, entry
 
     @property
     def files(self) -> list[DistFile]:

@@ -14,7 +14,7 @@ import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from typing import Any, Literal, Union
+from typing import TYPE_CHECKING, Any, Literal, Union
 
 from packaging.markers import Marker
 from packaging.requirements import InvalidRequirement
@@ -35,9 +35,11 @@ from ftlock.resolver.candidates import (
     PythonCandidate,
     Requirement,
 )
-from ftlock.knowledge.engine import Knowledge
 from ftlock.resolver.models import Metadata
 from ftlock.resolver.target import Target
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ftlock.knowledge.engine import Knowledge
 
 Prerelease = Literal["allow", "if-necessary", "explicit"]
 AnyCandidate = Union[Candidate, PythonCandidate]
