@@ -79,6 +79,17 @@ def solve(request: SolveRequest, on_progress: Callable[[int, str], None] | None 
     started = time.perf_counter()
     target = Target.from_options(request.python, request.platform)
     inputs = gather_inputs(request)
+    settings = index_settings(request, inputs)
+    # The key is taken before the GPU/model presets run: they are a pure function of the
+    # request, the target and ftlock's catalogs (part of the key), so a hit skips them too.
+    key = memo.solve_key(request, target, inputs, settings)
+    solves = None
+    if key is not None:
+        solves = memo.SolveCache(Cache(request.cache_dir or default_cache_dir()), fetch_policy(request))
+        stats = SolveStats(0.0, 0, 0, reused=True)
+        found = solves.get(key, request, target, stats)
+        if found is not None:
+            return replace(found, stats=replace(stats, seconds=time.perf_counter() - started))
     # --gpu/--cuda-driver/--model...: more inputs, a torch constraint, torch index routes
     # (the GPU and model catalogs are read only when one of those flags is given)
     stack = None
@@ -88,17 +99,9 @@ def solve(request: SolveRequest, on_progress: Callable[[int, str], None] | None 
         stack = gpu_setup.prepare(request, target, inputs)
         if stack.routes:
             request = replace(request, index_routes=stack.routes)
+            settings = settings.with_routes(stack.routes)
     if not inputs.requirements and request.base is None and request.base_python is None:
         raise UsageError("nothing to solve: give requirements as arguments or with -r FILE")
-    settings = index_settings(request, inputs)
-    key = memo.solve_key(request, target, inputs, settings)
-    solves = None
-    if key is not None:
-        solves = memo.SolveCache(Cache(request.cache_dir or default_cache_dir()), fetch_policy(request))
-        stats = SolveStats(0.0, 0, 0, reused=True)
-        found = solves.get(key, request, target, stats)
-        if found is not None:
-            return replace(found, stats=replace(stats, seconds=time.perf_counter() - started))
     from ftlock.resolver.engine import solve_prepared
 
     resolution, index = solve_prepared(request, target, inputs, stack, settings, on_progress)
