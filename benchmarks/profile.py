@@ -1,4 +1,6 @@
-"""Where does an ftlock solve spend its time?  cProfile of one cold and one warm solve.
+"""Where does an ftlock solve spend its time?  cProfile of a cold solve, a warm one (answered
+by the solve cache) and a warm re-solve (``--no-solve-cache``: the solver runs on cached
+pages and metadata).
 
     python benchmarks/profile.py A            # live index
     python benchmarks/profile.py C --mirror   # recorded mirror
@@ -13,7 +15,10 @@ blocked in ``Future.result`` is time waiting for the network or a worker), the *
 profile is where CPU goes (parsing pages, hashing, unzipping) summed over threads.
 
 Phases: interpreter start-up and ``import`` are measured in fresh subprocesses (an
-in-process import would already be warm); solve and render (lock text) are timed here.
+in-process import would already be warm): what every run imports (CLI, solve front door,
+lock writer — all a solve-cache hit needs) and what only a run of the solver adds
+(``ftlock.resolver.engine``; the knowledge overlay it loads mid-solve is counted in the
+solve).  Solve and render (lock text) are timed here.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ import threading  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable, Iterator  # noqa: E402
 from contextlib import contextmanager  # noqa: E402
+from dataclasses import replace  # noqa: E402
 from typing import Any  # noqa: E402
 
 from benchmarks.common import MIRROR_DATA, default_index_url, redact_hosts, tool_env  # noqa: E402
@@ -106,6 +112,7 @@ def profile_solve(request: Any, label: str) -> dict[str, Any]:
         "render_s": rendered - solved,
         "packages": len(resolution.packages),
         "requests": resolution.stats.requests,
+        "reused": resolution.stats.reused,
         "bytes": resolution.stats.bytes,
         "lock_bytes": len(text),
         "main": main,
@@ -154,9 +161,9 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.update(env)
 
     startup = subprocess_seconds("pass")
-    imports = subprocess_seconds(
-        "import ftlock.cli, ftlock.resolver.solve, ftlock.lockgen.requirements_txt"
-    ) - startup
+    front = "import ftlock.cli, ftlock.resolver.solve, ftlock.lockgen.requirements_txt"
+    imports = subprocess_seconds(front) - startup
+    solver_imports = subprocess_seconds(f"{front}, ftlock.resolver.engine") - startup - imports
 
     from ftlock.resolver.solve import SolveRequest  # noqa: PLC0415
 
@@ -169,7 +176,11 @@ def main(argv: list[str] | None = None) -> int:
         cache_dir=cache,
     )
     try:
-        runs = [profile_solve(request, "cold"), profile_solve(request, "warm")]
+        runs = [
+            profile_solve(request, "cold"),
+            profile_solve(request, "warm"),
+            profile_solve(replace(request, no_solve_cache=True), "re-solve"),
+        ]
     finally:
         if mirror:
             mirror.stop()
@@ -177,11 +188,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# ftlock profile: {' '.join(requirements)} ({'mirror' if mirror else 'live'} index)\n")
     print("## Phases (seconds)\n")
     print(f"interpreter start-up      {startup:7.3f}   (python -c pass, best of 3)")
-    print(f"import ftlock             {imports:7.3f}   (cli + solve + lockgen, fresh interpreter)")
+    print(f"import ftlock             {imports:7.3f}   (cli + solve front door + lockgen, fresh interpreter)")
+    print(f"import the solver         {solver_imports:7.3f}   (ftlock.resolver.engine; not needed on a solve-cache hit)")
     for run in runs:
-        print(f"solve  {run['label']:5s}              {run['solve_s']:7.3f}   "
-              f"({run['packages']} packages, {run['requests']} requests, {run['bytes'] / 1e6:.1f} MB)")
-        print(f"render {run['label']:5s}              {run['render_s']:7.3f}   ({run['lock_bytes']} bytes of lock)")
+        print(f"solve  {run['label']:8s}           {run['solve_s']:7.3f}   "
+              f"({run['packages']} packages, {run['requests']} requests, {run['bytes'] / 1e6:.1f} MB"
+              f"{', solve cache' if run['reused'] else ''})")
+        print(f"render {run['label']:8s}           {run['render_s']:7.3f}   ({run['lock_bytes']} bytes of lock)")
     for run in runs:
         for who, profiles in (("main thread", [run["main"]]), (f"{len(run['workers'])} worker threads", run["workers"])):
             for sort, title in (("cumulative", "cumulative"), ("tottime", "internal")):
