@@ -53,6 +53,7 @@ from benchmarks.inputs import INPUTS, BenchInput, ftlock_has_option, parse_keys 
 from benchmarks.measure import run_measured  # noqa: E402
 from benchmarks.tools import (  # noqa: E402
     TOOLS,
+    compile_ftlock,
     Invocation,
     ftlock_base,
     ftlock_cmd,
@@ -370,6 +371,7 @@ def main(argv: list[str] | None = None) -> int:
     previous = load_previous(mode)
     work = args.keep or Path(tempfile.mkdtemp(prefix="ftlock-bench-"))
     work.mkdir(parents=True, exist_ok=True)
+    compile_ftlock()
     bench = Bench(args, work)
     started = time.monotonic()
     results: dict[str, Any] = {
