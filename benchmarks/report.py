@@ -234,6 +234,44 @@ def render_markdown(results: dict[str, Any], chart: str | None) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _median_cell(summary: Summary | None) -> str:
+    if summary and "median_s" in summary:
+        return f"{summary['median_s']:.2f}"
+    return _time_cell(summary)
+
+
+def render_summary(results: dict[str, Any], chart: str | None) -> str:
+    """The short version for the README: median times and the ftlock/uv ratios."""
+    rows = []
+    for key, entry in results["inputs"].items():
+        if entry.get("status", "ok") != "ok":
+            continue
+        tools = entry["tools"]
+        r = entry.get("ratios", {})
+        rows.append([
+            key,
+            *(_median_cell(tools.get(t, {}).get("cold")) for t in ("ftlock", "uv", "pip-compile")),
+            *(_median_cell(tools.get(t, {}).get("warm")) for t in ("ftlock", "uv")),
+            fmt_ratio(r.get("cold", {}).get("uv")),
+            fmt_ratio(r.get("warm", {}).get("uv")),
+        ])
+    m = results["machine"]
+    lines = [
+        f"Median seconds, {results['mode']} index, {results['date']}, {m['nproc']} CPUs "
+        f"({'1 repetition' if results.get('quick') else str(results['reps']) + ' repetitions'}); "
+        "details, method and profiles in [docs/benchmarks.md](docs/benchmarks.md).",
+        "",
+        markdown_table(
+            ["input", "ftlock cold", "uv cold", "pip-compile cold", "ftlock warm", "uv warm",
+             "cold ftlock/uv", "warm ftlock/uv"],
+            rows,
+        ),
+    ]
+    if chart:
+        lines += ["", f"![cold and warm times per tool and input ({results['mode']})]({chart})"]
+    return "\n".join(lines) + "\n"
+
+
 def replace_between_markers(document: str, name: str, content: str) -> str:
     """Put ``content`` between ``<!-- name:begin -->`` and ``<!-- name:end -->``.
 

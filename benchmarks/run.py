@@ -413,8 +413,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def publish(results: dict[str, Any], mode: str, docs: bool) -> None:
-    """Print the markdown block; with ``docs``, also redraw the chart and put the block
-    between this mode's markers in docs/benchmarks.md."""
+    """Print the markdown block; with ``docs``, also redraw the chart, put the block
+    between this mode's markers in docs/benchmarks.md and a summary between the README's."""
     chart_rel = f"benchmarks-{mode}.png"
     chart_ok = docs and report.draw_chart(results, DOCS_MD.parent / chart_rel)
     block = redact_hosts(report.render_markdown(results, chart_rel if chart_ok else None))
@@ -424,6 +424,14 @@ def publish(results: dict[str, Any], mode: str, docs: bool) -> None:
         text = DOCS_MD.read_text(encoding="utf-8") if DOCS_MD.exists() else "# Benchmarks\n"
         DOCS_MD.write_text(report.replace_between_markers(text, f"bench-results:{mode}", block),
                            encoding="utf-8")
+        # the README carries a short summary where it has this mode's markers
+        readme = DOCS_MD.parent.parent / "README.md"
+        marker = f"bench-summary:{mode}"
+        if readme.exists() and f"<!-- {marker}:begin -->" in (current := readme.read_text(encoding="utf-8")):
+            summary = redact_hosts(
+                report.render_summary(results, f"docs/{chart_rel}" if chart_ok else None)
+            )
+            readme.write_text(report.replace_between_markers(current, marker, summary), encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -164,6 +164,14 @@ def test_markdown_tables_and_missed_targets() -> None:
     assert "![cold and warm times" in text
 
 
+def test_readme_summary_has_medians_ratios_and_the_chart() -> None:
+    text = report.render_summary(_results(), "docs/benchmarks-live.png")
+
+    assert "| A | 2.00 | 1.00 | > 120 (killed) | 1.00 | 0.80 | 2.00x | 1.25x |" in text
+    assert "| E |" not in text  # skipped inputs are left out of the short table
+    assert text.rstrip().endswith("(docs/benchmarks-live.png)")
+
+
 def test_markdown_table_escapes_pipes() -> None:
     table = report.markdown_table(["a", "b"], [["x|y", "z"]])
     assert table.splitlines() == ["| a | b |", "| --- | --- |", "| x\\|y | z |"]
