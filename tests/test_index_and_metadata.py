@@ -987,6 +987,24 @@ def test_sparse_remote_file_reads_wheel_metadata_from_the_tail(tmp_path):
     assert zipfile.ZipFile(io.BytesIO(data)).read("demo/__init__.py") == head
 
 
+def test_a_central_directory_larger_than_the_tail_costs_one_more_request_not_two(tmp_path):
+    """Thousands of files (transformers, torch): the directory does not fit the tail, and
+    METADATA lies before it, behind RECORD.  The second range reads both."""
+    wheel = build_wheel(tmp_path, "demo", "1.0", requires_dist=["lib"], padding_files=1200)
+    data = wheel.read_bytes()
+    directory_start = zipfile.ZipFile(io.BytesIO(data)).start_dir
+    assert len(data) - directory_start > TAIL
+    log: list[str] = []
+
+    remote = SparseRemoteFile(_fake_range_server(data, log))
+    with zipfile.ZipFile(remote) as archive:  # type: ignore[arg-type]
+        metadata = archive.read("demo-1.0.dist-info/METADATA")
+
+    assert metadata == render_metadata("demo", "1.0", requires_dist=["lib"]).encode()
+    assert len(log) == 2
+    assert int(log[1].removeprefix("bytes=").split("-")[0]) < directory_start
+
+
 def test_sparse_remote_file_reports_a_server_ignoring_ranges_with_the_body(tmp_path):
     data = build_wheel(tmp_path, "demo", "1.0").read_bytes()
     log: list[str] = []

@@ -2,8 +2,10 @@
 
 A wheel's ``*.dist-info/METADATA`` is a few KiB at the end of the archive, even for a
 900 MB torch wheel.  :class:`SparseRemoteFile` is a seekable file that fetches only the byte
-ranges :mod:`zipfile` actually reads: the last 64 KiB (end-of-central-directory and usually
-the central directory itself), then the member.  Typically one or two requests.
+ranges :mod:`zipfile` actually reads: the last 64 KiB (end-of-central-directory and, for most
+wheels, the central directory and METADATA too); for wheels with thousands of files, one
+more request covering the central directory and what lies before it, where METADATA is.
+Typically one request, two for the largest wheels.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Callable
 
 TAIL = 64 * 1024
 MIN_FETCH = 64 * 1024
+READ_BEHIND = 64 * 1024
 
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 
@@ -77,9 +80,16 @@ class SparseRemoteFile(io.RawIOBase):
             if chunk_start <= start and end <= chunk_start + len(chunk):
                 return chunk[start - chunk_start : end - chunk_start]
         fetch_end = min(self.length, max(end, start + MIN_FETCH))
-        status, content_range, body = self._fetch(f"bytes={start}-{fetch_end - 1}")
+        # Read behind too: the first miss is the central directory, and METADATA sits just
+        # before it, behind RECORD (about as long as the directory).  One request for both
+        # instead of two saves a round trip for big wheels (transformers, torch, numpy).
+        fetch_start = max(0, start - (end - start) - READ_BEHIND)
+        status, content_range, body = self._fetch(f"bytes={fetch_start}-{fetch_end - 1}")
         match = _CONTENT_RANGE.match(content_range or "")
-        if status != 206 or not match or int(match.group(1)) != start or len(body) < end - start:
+        if (
+            status != 206 or not match or int(match.group(1)) != fetch_start
+            or len(body) < end - fetch_start
+        ):
             raise RangeNotSupported(body if status == 200 else None)
-        self._chunks.append((start, body))
-        return body[: end - start]
+        self._chunks.append((fetch_start, body))
+        return body[start - fetch_start : end - fetch_start]
