@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from ftlock.resolver.metadata import static_pkg_info
+from ftlock.resolver.metadata import read_wheel_metadata, static_pkg_info
 from ftlock.resolver.pages import parse_html_page, parse_json_page
-from ftlock.resolver.rangezip import TAIL, RangeNotSupported, SparseRemoteFile
+from ftlock.resolver.rangezip import TAIL, RangeNotSupported, SparseRemoteFile, read_member
 from tests.support.dists import (
     BACKEND_LOG_ENV,
     build_sdist,
@@ -1003,6 +1003,63 @@ def test_a_central_directory_larger_than_the_tail_costs_one_more_request_not_two
     assert metadata == render_metadata("demo", "1.0", requires_dist=["lib"]).encode()
     assert len(log) == 2
     assert int(log[1].removeprefix("bytes=").split("-")[0]) < directory_start
+
+
+def _zip(members: list[tuple[str, bytes]], **options) -> bytes:  # type: ignore[no-untyped-def]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", **options) as archive:
+        for name, data in members:
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+META = b"Metadata-Version: 2.1\nName: demo\nVersion: 1.0\nRequires-Dist: lib\n"
+
+
+@pytest.mark.parametrize("compression", [zipfile.ZIP_DEFLATED, zipfile.ZIP_STORED])
+def test_read_member_reads_the_chosen_metadata_like_zipfile(compression):
+    data = _zip(
+        [("demo/__init__.py", b"x = 1\n" * 500), ("other-2.0.dist-info/METADATA", b"Name: other\n"),
+         ("demo-1.0.dist-info/METADATA", META)],
+        compression=compression,
+    )
+    chosen: list[list[str]] = []
+
+    def choose(names: list[str]) -> str:
+        chosen.append(names)
+        return "demo-1.0.dist-info/METADATA"
+
+    assert read_member(io.BytesIO(data), choose) == META
+    assert chosen == [["other-2.0.dist-info/METADATA", "demo-1.0.dist-info/METADATA"]]
+
+
+def test_read_member_reads_zip64_members_and_leaves_damaged_ones_to_zipfile():
+    zip64 = io.BytesIO()
+    with zipfile.ZipFile(zip64, "w") as archive:
+        with archive.open("demo-1.0.dist-info/METADATA", "w", force_zip64=True) as member:
+            member.write(META)
+    plain = _zip([("demo-1.0.dist-info/METADATA", META)], compression=zipfile.ZIP_STORED)
+    damaged = plain.replace(b"Requires-Dist: lib", b"Requires-Dist: LIB")  # CRC no longer matches
+
+    def first(names: list[str]) -> str:
+        return names[0]
+
+    assert read_member(io.BytesIO(zip64.getvalue()), first) == META  # sizes in a ZIP64 extra
+    assert read_member(io.BytesIO(damaged), first) is None
+    # the caller's fallback, zipfile, refuses the damaged member
+    with pytest.raises(zipfile.BadZipFile):
+        read_wheel_metadata(io.BytesIO(damaged), "demo", "demo.whl")
+
+
+def test_wheel_metadata_over_ranges_reads_one_directory_entry_in_two_requests(tmp_path):
+    wheel = build_wheel(tmp_path, "demo", "1.0", requires_dist=["lib"], padding_files=1200)
+    log: list[str] = []
+
+    remote = SparseRemoteFile(_fake_range_server(wheel.read_bytes(), log))
+    metadata = read_wheel_metadata(remote, "demo", "demo.whl")  # type: ignore[arg-type]
+
+    assert metadata.requires_dist == ("lib",)
+    assert len(log) == 2
 
 
 def test_sparse_remote_file_reports_a_server_ignoring_ranges_with_the_body(tmp_path):

@@ -98,9 +98,8 @@ class DirectResolver:
         file = DistFile(filename=filename, url=clean, sha256=sha256, size=len(body))
         if filename.endswith(".whl"):
             try:
-                with zipfile.ZipFile(io.BytesIO(body)) as archive:
-                    project = filename.split("-")[0]
-                    metadata = read_wheel_metadata(archive, project, redact(url))
+                project = filename.split("-")[0]
+                metadata = read_wheel_metadata(io.BytesIO(body), project, redact(url))
             except zipfile.BadZipFile as exc:
                 raise MetadataError(f"{redact(url)}: not a valid wheel ({exc})") from None
         elif filename.endswith((".tar.gz", ".zip")):

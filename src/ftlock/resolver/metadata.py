@@ -25,6 +25,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from packaging.utils import canonicalize_name
 from packaging.version import Version
@@ -40,7 +41,7 @@ from ftlock.resolver.cache import Cache
 from ftlock.resolver.http import Http, InsecureURL
 from ftlock.resolver.indexes import redact
 from ftlock.resolver.models import DistFile, Metadata
-from ftlock.resolver.rangezip import RangeNotSupported, SparseRemoteFile
+from ftlock.resolver.rangezip import RangeNotSupported, SparseRemoteFile, read_member
 
 
 log = logging.getLogger(__name__)
@@ -81,9 +82,15 @@ def find_wheel_metadata(names: list[str], project: str) -> str:
     return candidates[0]
 
 
-def read_wheel_metadata(archive: zipfile.ZipFile, project: str, source: str) -> Metadata:
-    member = find_wheel_metadata(archive.namelist(), project)
-    return parse_metadata(archive.read(member), source)
+def read_wheel_metadata(file: BinaryIO, project: str, source: str) -> Metadata:
+    """METADATA of the wheel in ``file`` (seekable): the one member read directly, or
+    through zipfile when the archive is anything but plain (see ``rangezip.read_member``)."""
+    raw = read_member(file, lambda names: find_wheel_metadata(names, project))
+    if raw is None:
+        file.seek(0)
+        with zipfile.ZipFile(file) as archive:
+            raw = archive.read(find_wheel_metadata(archive.namelist(), project))
+    return parse_metadata(raw, source)
 
 
 def sdist_pkg_info(archive_bytes: bytes, filename: str) -> bytes | None:
@@ -194,11 +201,8 @@ class MetadataFetcher:
             if metadata is not None:
                 return metadata
         try:
-            remote = SparseRemoteFile(
-                lambda rng: self._range(file.url, rng)
-            )
-            with zipfile.ZipFile(remote) as archive:  # type: ignore[arg-type]
-                return read_wheel_metadata(archive, project, source)
+            remote = SparseRemoteFile(lambda rng: self._range(file.url, rng))
+            return read_wheel_metadata(remote, project, source)  # type: ignore[arg-type]
         except RangeNotSupported as exc:
             if exc.body is not None:  # the server sent the whole file instead
                 body = exc.body
@@ -213,8 +217,7 @@ class MetadataFetcher:
             log.debug("%s: range requests failed (%s); downloading it", file.filename, exc)
             body = self.download(file)
         try:
-            with zipfile.ZipFile(io.BytesIO(body)) as archive:
-                return read_wheel_metadata(archive, project, source)
+            return read_wheel_metadata(io.BytesIO(body), project, source)
         except BAD_ZIP as exc:
             raise MetadataError(f"{file.filename}: not a valid wheel ({exc})") from exc
 
