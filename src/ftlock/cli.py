@@ -194,10 +194,6 @@ def solve(requirements: tuple[str, ...], output: str | None, quiet: bool, verbos
                 click.echo(f"warning: PEP 751 names lock files pylock.toml or pylock.NAME.toml, not {Path(output).name}", err=True)
         else:
             text = render(resolution, _command_line(argv))
-        if output is None or output == "-":
-            click.echo(text, nl=False)
-        else:
-            write_atomic(Path(output), text)
     except FtlockError as exc:
         if verbose:
             raise
@@ -205,11 +201,16 @@ def solve(requirements: tuple[str, ...], output: str | None, quiet: bool, verbos
 
         click.echo(f"error: {redact_text(str(exc))}", err=True)
         sys.exit(exc.exit_code)
-    except OSError as exc:
-        if verbose:
-            raise
-        click.echo(f"error: cannot write {output}: {exc.strerror}", err=True)
-        sys.exit(1)
+    if output is None or output == "-":
+        click.echo(text, nl=False)
+    else:
+        try:
+            write_atomic(Path(output), text)
+        except OSError as exc:
+            if verbose:
+                raise
+            click.echo(f"error: cannot write {output}: {exc.strerror or exc}", err=True)
+            sys.exit(1)
     for warning in resolution.warnings:
         click.echo(f"warning: {warning}", err=True)
     if not quiet:
