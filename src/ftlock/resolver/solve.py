@@ -106,5 +106,6 @@ def solve(request: SolveRequest, on_progress: Callable[[int, str], None] | None 
 
     resolution, index = solve_prepared(request, target, inputs, stack, settings, on_progress)
     if solves is not None and key is not None:
-        solves.put(key, resolution, index.read)
+        # a copy: speculative requests still in flight may add pages while it is stored
+        solves.put(key, resolution, dict(index.read))
     return resolution
