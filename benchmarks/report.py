@@ -288,6 +288,11 @@ def replace_between_markers(document: str, name: str, content: str) -> str:
     return document[:start] + block + document[stop + len(end):]
 
 
+def _seconds_label(seconds: float) -> str:
+    """Bar labels readable on a log scale: 68.7, 1.5, 0.11, 0.048."""
+    return f"{seconds:.1f}" if seconds >= 1 else f"{seconds:.2g}"
+
+
 def draw_chart(results: dict[str, Any], path: Path) -> bool:
     """Grouped bars of cold and warm median times per tool and input (log scale).
 
@@ -318,7 +323,7 @@ def draw_chart(results: dict[str, Any], path: Path) -> bool:
                     continue
                 x = j + (i - (len(tools) - 1) / 2) * width
                 if "median_s" in summary:
-                    height, hatch, label = summary["median_s"], None, f"{summary['median_s']:.1f}"
+                    height, hatch, label = summary["median_s"], None, _seconds_label(summary["median_s"])
                 elif summary.get("timed_out") and summary.get("timeout_s"):
                     height, hatch, label = float(summary["timeout_s"]), "//", f">{summary['timeout_s']:.0f}"
                 else:

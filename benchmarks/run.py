@@ -210,6 +210,8 @@ class Bench:
             entry["tools"][tool] = {"cold": cold, "warm": warm, "runs": runs[tool]}
             if tool in skip and not runs[tool]["cold"]:
                 entry["tools"][tool] = {"skipped": skip[tool]}
+                if tool == "pip-compile" and slow:
+                    entry["tools"][tool]["slow_on"] = slow  # the evidence, kept for the next run
             elif tool in skip and not cold.get("ok_runs"):
                 entry["tools"][tool]["note"] = skip[tool]
         ft = entry["tools"].get("ftlock", {})
@@ -296,7 +298,10 @@ def _previous_slow(previous: dict[str, Any], key: str, limit: float) -> str | No
     was killed or took longer than ``limit`` seconds — quick mode then skips it."""
     for when, mode_result in previous.items():
         tools = mode_result.get("inputs", {}).get(key, {}).get("tools", {})
-        cold = tools.get("pip-compile", {}).get("cold") or {}
+        pip_compile = tools.get("pip-compile", {})
+        if pip_compile.get("slow_on"):  # skipped then, on the evidence of an earlier run
+            return str(pip_compile["slow_on"])
+        cold = pip_compile.get("cold") or {}
         if cold.get("timed_out") or cold.get("median_s", 0) > limit:
             return when
     return None

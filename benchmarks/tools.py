@@ -120,10 +120,11 @@ def pip_compile_cmd(
 
 
 def ftlock_stats(stderr: str) -> tuple[int, int] | None:
-    """``(requests, bytes)`` from ftlock's summary line ``(N HTTP requests, X MB)``."""
+    """``(requests, bytes)`` from ftlock's summary line ``(N HTTP requests, X MB)``; a solve
+    answered by the solve cache made none."""
     found = _FTLOCK_STATS.findall(stderr)
     if not found:
-        return None
+        return (0, 0) if "reused from the solve cache" in stderr else None
     requests, megabytes = found[-1]
     return int(requests), int(float(megabytes) * 1e6)
 

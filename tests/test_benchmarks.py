@@ -10,6 +10,7 @@ import pytest
 
 from benchmarks import locks, report
 from benchmarks.common import redact_hosts
+from benchmarks.tools import ftlock_stats
 from benchmarks.mirror import (
     MirrorStore,
     _parse_range,
@@ -87,6 +88,18 @@ def test_consistency_fails_on_added_or_changed_only() -> None:
     assert not changed.ok and "b 2->2.1" in changed.describe()
     failed = locks.Consistency("uv", False, error="no solution")
     assert "NOT confirmed by uv: no solution" == failed.describe()
+
+
+def test_ftlock_stats_read_the_summary_line_and_a_solve_cache_hit_as_no_traffic() -> None:
+    fetched = "Resolved 70 packages for CPython 3.11, linux_x86_64 in 1.31s (144 HTTP requests, 26.9 MB)"
+    reused = (
+        "Resolved 70 packages for CPython 3.11, linux_x86_64 in 0.00s (reused from the solve "
+        "cache: every index page it read is unchanged and fresh)"
+    )
+
+    assert ftlock_stats(fetched) == (144, 26_900_000)
+    assert ftlock_stats(reused) == (0, 0)
+    assert ftlock_stats("error: no solution") is None
 
 
 def test_pins_text_and_lock_inputs() -> None:
@@ -170,6 +183,19 @@ def test_readme_summary_has_medians_ratios_and_the_chart() -> None:
     assert "| A | 2.00 | 1.00 | > 120 (killed) | 1.00 | 0.80 | 2.00x | 1.25x |" in text
     assert "| E |" not in text  # skipped inputs are left out of the short table
     assert text.rstrip().endswith("(docs/benchmarks-live.png)")
+
+
+def test_quick_mode_keeps_skipping_pip_compile_on_the_evidence_of_a_skipped_run() -> None:
+    from benchmarks.run import _previous_slow
+
+    killed = {"inputs": {"A": {"tools": {"pip-compile": {"cold": {"timed_out": True}}}}}}
+    skipped = {"inputs": {"A": {"tools": {"pip-compile": {"skipped": "…", "slow_on": "2026-11-20"}}}}}
+    fast = {"inputs": {"A": {"tools": {"pip-compile": {"cold": {"median_s": 50.0}}}}}}
+
+    assert _previous_slow({"2026-11-20": killed}, "A", 120.0) == "2026-11-20"
+    assert _previous_slow({"2026-11-27": skipped}, "A", 120.0) == "2026-11-20"
+    assert _previous_slow({"2026-11-27": fast}, "A", 120.0) is None
+    assert _previous_slow({"2026-11-27": fast}, "B", 120.0) is None
 
 
 def test_markdown_table_escapes_pipes() -> None:
