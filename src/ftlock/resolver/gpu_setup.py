@@ -20,13 +20,13 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from ftlock.errors import UsageError
-from ftlock.knowledge.cuda import DriverSupport
-from ftlock.knowledge.gpus import Gpu, lookup
-from ftlock.resolver import torch_builds
 from ftlock.resolver.reqfile import InputLine, ParsedInputs
 from ftlock.resolver.target import Target
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ftlock.knowledge.cuda import DriverSupport
+    from ftlock.knowledge.gpus import Gpu
+    from ftlock.resolver import torch_builds
     from ftlock.resolver.result import SolveRequest
 
 QUANT_FEATURES = {"4bit": "load_in_4bit", "8bit": "load_in_8bit"}
@@ -64,6 +64,8 @@ class Stack:
         warnings = list(self.warnings)
         if torch is None or self.torch is None:
             return summary, warnings
+        from ftlock.resolver import torch_builds  # noqa: PLC0415 - catalogs only with a torch plan
+
         # the torch build lines go into the header only when the lock holds torch
         self.header.append(self.torch.header())
         if self.torch.driver_note:
@@ -110,6 +112,12 @@ def _torch_spec(inputs: ParsedInputs) -> SpecifierSet:
 
 def prepare(request: SolveRequest, target: Target, inputs: ParsedInputs) -> Stack:
     """Add what the GPU/model flags mean to ``inputs`` (in place) and describe it."""
+    # The catalogs (pydantic models over TOML, ~0.1 s to import) are read here, not at
+    # import: a solve without GPU/model flags never needs them.
+    from ftlock.knowledge.cuda import DriverSupport
+    from ftlock.knowledge.gpus import lookup
+    from ftlock.resolver import torch_builds
+
     stack = Stack()
     features: list[str] = []
     if request.cuda_driver and request.cuda:
