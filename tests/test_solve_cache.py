@@ -104,6 +104,27 @@ def test_a_page_entry_rewritten_since_is_not_trusted(app_index, ftlock, tmp_path
     assert REUSED not in again.stderr
 
 
+def test_a_page_entry_replaced_with_the_same_size_and_mtime_is_not_trusted(
+    app_index, ftlock, tmp_path
+):
+    """Where mtimes are coarse, a refetch can keep size and mtime: the new file is still a
+    new inode (entries are renamed into place)."""
+    index = app_index
+    ftlock("solve", "app", index=index)
+    page = next(p for p in (tmp_path / "cache").rglob("*.page"))
+    stat = page.stat()
+    replacement = page.with_name("replacement")
+    replacement.write_bytes(page.read_bytes())
+    os.replace(replacement, page)
+    os.utime(page, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert (page.stat().st_size, page.stat().st_mtime_ns) == (stat.st_size, stat.st_mtime_ns)
+
+    again = ftlock("solve", "app", index=index)
+
+    assert again.exit_code == 0, again.stderr
+    assert REUSED not in again.stderr
+
+
 def test_an_edited_rules_file_is_applied_not_answered_from_the_cache(
     local_index, dists_dir, ftlock, tmp_path
 ):

@@ -79,7 +79,7 @@ class CachedPage:
     fetched_at: float
     etag: str | None
     last_modified: str | None
-    identity: tuple[int, int] | None = None  # (size, mtime_ns) of the entry read
+    identity: tuple[int, int, int] | None = None  # (inode, size, mtime_ns) of the entry read
 
 
 class Cache:
@@ -175,7 +175,7 @@ class Cache:
                 fetched_at=float(header["fetched_at"]),
                 etag=header.get("etag"),
                 last_modified=header.get("last_modified"),
-                identity=(st.st_size, st.st_mtime_ns),
+                identity=(st.st_ino, st.st_size, st.st_mtime_ns),
             )
         except FileNotFoundError:
             return None
@@ -196,7 +196,7 @@ class Cache:
         content_type: str = "",
         etag: str | None = None,
         last_modified: str | None = None,
-    ) -> tuple[float, tuple[int, int] | None]:
+    ) -> tuple[float, tuple[int, int, int] | None]:
         """Store a page; returns its ``fetched_at`` (now) and the identity of the entry
         written (None when nothing was written)."""
         fetched_at = time.time()
@@ -216,19 +216,20 @@ class Cache:
         )
         return fetched_at, identity
 
-    def page_identity(self, index_url: str, name: str) -> tuple[int, int] | None:
-        """``(size, mtime_ns)`` of a page entry: every rewrite (a refetch, a revalidation,
-        another process) changes it, so an unchanged identity means unchanged content."""
+    def page_identity(self, index_url: str, name: str) -> tuple[int, int, int] | None:
+        """``(inode, size, mtime_ns)`` of a page entry: every rewrite (a refetch, a
+        revalidation, another process) renames a new file into place, so an unchanged
+        identity means unchanged content, even where mtimes are coarse."""
         if self.root is None:
             return None
         try:
             st = os.stat(self._page_path(index_url, name))
         except OSError:
             return None
-        return st.st_size, st.st_mtime_ns
+        return st.st_ino, st.st_size, st.st_mtime_ns
 
-    def _write_bytes(self, path: Path, data: bytes) -> tuple[int, int] | None:
-        """Write an entry atomically; returns its ``(size, mtime_ns)``, None on failure."""
+    def _write_bytes(self, path: Path, data: bytes) -> tuple[int, int, int] | None:
+        """Write an entry atomically; returns its ``(inode, size, mtime_ns)``, None on failure."""
         tmp = None
         try:
             if path.parent not in self._swept:
@@ -241,7 +242,7 @@ class Cache:
                 fh.flush()
                 st = os.fstat(fh.fileno())
             os.replace(tmp, path)  # a rename keeps size and mtime: the identity holds
-            return st.st_size, st.st_mtime_ns
+            return st.st_ino, st.st_size, st.st_mtime_ns
         except OSError:
             # a cache that cannot be written only costs speed, never correctness
             if tmp is not None:

@@ -76,7 +76,7 @@ class IndexClient:
         #: every page this client used, ``(index_url, name) -> (fetched_at, entry identity)``:
         #: the solve cache (:mod:`ftlock.resolver.memo`) reuses a solve only while all of
         #: them are the same entries and still fresh
-        self.read: dict[tuple[str, str], tuple[float, tuple[int, int] | None]] = {}
+        self.read: dict[tuple[str, str], tuple[float, tuple[int, int, int] | None]] = {}
 
     # -- public ----------------------------------------------------------------------------
     def project(self, name: str) -> ProjectPage:

@@ -166,10 +166,10 @@ class SolveCache:
         if not isinstance(entry, dict):
             return None
         try:
-            for index_url, name, fetched_at, size, mtime_ns in entry["pages"]:
+            for index_url, name, fetched_at, *identity in entry["pages"]:
                 if not self.policy.fresh(fetched_at):
                     return None
-                if self.cache.page_identity(index_url, name) != (size, mtime_ns):
+                if self.cache.page_identity(index_url, name) != tuple(identity):
                     return None
             return _load(entry["resolution"], request, target, stats)
         except (KeyError, TypeError, ValueError):
@@ -179,13 +179,13 @@ class SolveCache:
         self,
         key: str,
         resolution: Resolution,
-        pages: dict[tuple[str, str], tuple[float, tuple[int, int] | None]],
+        pages: dict[tuple[str, str], tuple[float, tuple[int, int, int] | None]],
     ) -> None:
         """Store an answer with the pages it read; nothing when a page is not in the cache."""
         if not pages or any(identity is None for _, identity in pages.values()):
             return
         listed = sorted(
-            [index_url, name, fetched_at, identity[0], identity[1]]  # type: ignore[index]
+            [index_url, name, fetched_at, *identity]  # type: ignore[misc]
             for (index_url, name), (fetched_at, identity) in pages.items()
         )
         self.cache.write_entry(self.KIND, key, {"pages": listed, "resolution": _dump(resolution)})
