@@ -178,6 +178,26 @@ def test_an_allowed_insecure_host_is_used(upstream, proxies, ftlock, monkeypatch
     assert {r.host for r in proxy.log} == {url.split("/")[2]}
 
 
+def test_check_reads_a_plain_http_index_only_when_allowed(
+    upstream, proxies, ftlock, monkeypatch, tmp_path
+):
+    proxy = proxies(upstream)
+    monkeypatch.setenv("HTTP_PROXY", proxy.base_url)  # index.invalid -> the local proxy
+    freeze = tmp_path / "freeze.txt"
+    freeze.write_text("app==1.0\nlib==1.0\n")
+    args = ["check", str(freeze), "--python", "3.11", "--index-url", "http://index.invalid/simple",
+            "--cache-dir", str(tmp_path / "cache")]
+
+    refused = ftlock(*args)
+    allowed = ftlock(*args, "--allow-insecure-host", "index.invalid", "--timeout", "5", "--retries", "0")
+
+    assert refused.exit_code == 2
+    assert "--allow-insecure-host index.invalid" in one_line_error(refused)
+    assert allowed.exit_code == 0, allowed.stderr
+    assert "2 packages checked, 0 problem(s)" in allowed.stderr
+    assert proxy.count("/simple/app/") == 1
+
+
 def test_the_allowance_is_per_host(upstream, ftlock):
     result = ftlock(
         "solve", "app", "--index-url", "http://index.invalid/simple",

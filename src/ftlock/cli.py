@@ -270,11 +270,14 @@ def _fail(exc: FtlockError, verbose: bool = False) -> None:
 @click.option("--extra-index-url", multiple=True, help="More indexes.")
 @click.option("--cache-dir", type=click.Path(path_type=Path), default=None, help="Cache directory.")
 @click.option("--offline", is_flag=True, help="Use cached metadata only.")
+@click.option("--allow-insecure-host", "allow_insecure_hosts", multiple=True, metavar="HOST", help="Allow plain http to HOST (as for solve).")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True, help="Seconds before an HTTP request times out.")
+@click.option("--retries", type=click.IntRange(0, 20), default=3, show_default=True, help="Retries for transient HTTP failures.")
 @click.option("--rules", "rules", multiple=True, type=click.Path(path_type=Path), metavar="PATH", help="Also apply the rules in this TOML file or directory.")
 @click.option("--complete", is_flag=True, help="The set is a whole environment: a requirement on a package it lacks is an error (default for --python PATH).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("-v", "--verbose", is_flag=True, help="Full tracebacks.")
-def check(file: Path | None, python: str | None, platform: str | None, gpu: str | None, cuda_driver: str | None, cuda: str | None, features: tuple[str, ...], index_url: str | None, extra_index_url: tuple[str, ...], cache_dir: Path | None, offline: bool, rules: tuple[Path, ...], complete: bool, fmt: str, verbose: bool) -> None:
+def check(file: Path | None, python: str | None, platform: str | None, gpu: str | None, cuda_driver: str | None, cuda: str | None, features: tuple[str, ...], index_url: str | None, extra_index_url: tuple[str, ...], cache_dir: Path | None, offline: bool, allow_insecure_hosts: tuple[str, ...], timeout: float, retries: int, rules: tuple[Path, ...], complete: bool, fmt: str, verbose: bool) -> None:
     """Audit a pip freeze, a lockfile or a live environment: metadata (like pip check) and knowledge rules.
 
     Exit 1 when a problem is found, with one line per problem.
@@ -311,7 +314,11 @@ def check(file: Path | None, python: str | None, platform: str | None, gpu: str 
         if not live:
             # no PEP 517 builds: an audit reads published metadata only (sdists without
             # static metadata are checked against the rules alone)
-            request = SolveRequest(index_url=index_url, extra_index_urls=extra_index_url, cache_dir=cache_dir, offline=offline, no_build=True)
+            request = SolveRequest(
+                index_url=index_url, extra_index_urls=extra_index_url, cache_dir=cache_dir,
+                offline=offline, no_build=True, allow_insecure_hosts=allow_insecure_hosts,
+                timeout=timeout, retries=retries,
+            )
             session = Session.open(request, target)
             for name in installed:
                 session.index.prefetch(name)
