@@ -33,10 +33,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from urllib.parse import urlsplit
 
 from .index_server import LocalIndex
+from .serving import LocalServer
 
 __all__ = [
     "Fault",
@@ -147,7 +147,7 @@ class _QuietServer(ThreadingHTTPServer):
         """Clients that give up (timeouts) and resets we cause ourselves are normal here."""
 
 
-class FaultProxy:
+class FaultProxy(LocalServer):
     """Forwards to ``upstream`` (a started LocalIndex) and injects faults."""
 
     def __init__(
@@ -163,50 +163,12 @@ class FaultProxy:
         self.log: list[ProxyRecord] = []
         self._rules: list[_Rule] = []
         self._lock = threading.Lock()
-        self._server: _QuietServer | None = None
-        self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------ lifecycle
-    def start(self) -> FaultProxy:
-        if self._server is not None:
-            return self
-        handler = type("_BoundFaultHandler", (_FaultHandler,), {"proxy": self})
-        self._server = _QuietServer(("127.0.0.1", 0), handler)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-        return self
+    server_class = _QuietServer
 
-    def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is None:
-            return
-        server.shutdown()
-        server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> FaultProxy:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        assert self._server is not None, "FaultProxy is not running"
-        return int(self._server.server_address[1])
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def url(self) -> str:
-        return f"{self.base_url}/simple"
+    def handler_class(self) -> type[BaseHTTPRequestHandler]:
+        return type("_BoundFaultHandler", (_FaultHandler,), {"proxy": self})
 
     # --------------------------------------------------------------- faults
     def inject(

@@ -33,7 +33,6 @@ from email.utils import formatdate
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
 from urllib.parse import quote, unquote, urlsplit
 
 from packaging.utils import (
@@ -47,6 +46,7 @@ from packaging.utils import (
 from packaging.version import Version
 
 from .dists import read_wheel_metadata
+from .serving import LocalServer
 
 class _QuietServer(ThreadingHTTPServer):
     """A client that hangs up mid-response (ftlock cancelling prefetches at the end of a
@@ -163,7 +163,7 @@ def _negotiate(accept: str | None, allow_json: bool) -> str:
     return "text/html"
 
 
-class LocalIndex:
+class LocalIndex(LocalServer):
     """An in-process PEP 503/691 index on ``127.0.0.1`` with a random port.
 
     Options are plain attributes and may be flipped while running:
@@ -193,68 +193,11 @@ class LocalIndex:
         self.requests: list[RequestRecord] = []
         self._files: dict[str, IndexedFile] = {}
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
-    # ------------------------------------------------------------ lifecycle
+    server_class = _QuietServer
 
-    def start(self) -> LocalIndex:
-        """Bind a free port on 127.0.0.1 and serve from a daemon thread."""
-        if self._server is not None:
-            return self
-        handler = type("_BoundHandler", (_Handler,), {"index": self})
-        server = _QuietServer(("127.0.0.1", 0), handler)
-        server.daemon_threads = True
-        self._server = server
-        self._thread = threading.Thread(
-            # Short poll interval: shutdown() waits up to one interval, and
-            # every test using the fixture pays that on teardown.
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"LocalIndex:{self.port}", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and release the port; safe to call twice."""
-        server, self._server = self._server, None
-        if server is None:
-            return
-        server.shutdown()
-        server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> LocalIndex:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    # ----------------------------------------------------------------- URLs
-
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("LocalIndex is not running; call start() first")
-        return int(self._server.server_address[1])
-
-    @property
-    def base_url(self) -> str:
-        """``http://127.0.0.1:PORT`` (no trailing slash)."""
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def url(self) -> str:
-        """The index URL to hand to a resolver: ``http://127.0.0.1:PORT/simple``."""
-        return f"{self.base_url}/simple"
+    def handler_class(self) -> type[BaseHTTPRequestHandler]:
+        return type("_BoundHandler", (_Handler,), {"index": self})
 
     def file_url(self, filename: str) -> str:
         """Absolute URL of a registered file (what relative links resolve to)."""
