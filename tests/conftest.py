@@ -23,6 +23,7 @@ _REPO_ROOT = str(Path(__file__).resolve().parent.parent)
 if _REPO_ROOT not in sys.path:
     sys.path.insert(0, _REPO_ROOT)
 
+from tests.support.dists import build_wheel  # noqa: E402
 from tests.support.index_server import LocalIndex  # noqa: E402
 
 IndexFactory = Callable[..., LocalIndex]
@@ -140,8 +141,6 @@ def ftlock(tmp_path: Path) -> Callable[..., CliResult]:
 @pytest.fixture
 def app_index(local_index, dists_dir):  # type: ignore[no-untyped-def]
     """app 1.0 -> lib>=1 (two lib versions), PEP 658 metadata, ETags."""
-    from tests.support.dists import build_wheel
-
     index = local_index(pep658=True)
     index.add(build_wheel(dists_dir, "app", "1.0", requires_dist=["lib>=1"]))
     index.add(build_wheel(dists_dir, "lib", "1.0"))

@@ -393,8 +393,6 @@ def solve_prepared(
     started = time.perf_counter()
     stack = stack or gpu_setup.Stack()
     has_base = request.base is not None or request.base_python is not None
-    if not inputs.requirements and not has_base:
-        raise UsageError("nothing to solve: give requirements as arguments or with -r FILE")
     parsed = [(line, _input_requirement(line, target)) for line in inputs.requirements]
     requirements = [req for _, req in parsed if req is not None]
     origins = [line.origin for line, req in parsed if req is not None]

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from ftlock.errors import UsageError
+from ftlock.resolver import memo
 from ftlock.resolver.cache import Cache, FetchPolicy, default_cache_dir
 from ftlock.resolver.indexes import IndexSettings
 from ftlock.resolver.reqfile import InputLine, ParsedInputs, parse_file
@@ -74,8 +75,6 @@ def _uses_stack(request: SolveRequest) -> bool:
 def solve(request: SolveRequest, on_progress: Callable[[int, str], None] | None = None) -> Resolution:
     """Solve ``request``: from the solve cache when an identical solve's pages are all
     unchanged and fresh, else by running the solver (and storing its answer)."""
-    from ftlock.resolver import memo
-
     started = time.perf_counter()
     target = Target.from_options(request.python, request.platform)
     inputs = gather_inputs(request)
