@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from ftlock.resolver.cache import Cache
 from tests.support.dists import BACKEND_LOG_ENV, build_sdist, build_wheel, sha256_file
 
 
@@ -224,8 +225,9 @@ def test_corrupted_metadata_entry_is_detected_and_refetched(
     first = ftlock("solve", "app", index=app_index, output=tmp_path / "one.txt")
     before = (tmp_path / "one.txt").read_bytes()
     assert first.exit_code == 0, first.stderr
-    lib_sha = app_index.get_file(LIB).sha256
-    entry = next(p for p in cache_files(cache_dir, "metadata") if lib_sha in p.name)
+    # PEP 658 metadata is stored under the file's URL and claimed hash (test_cache_safety)
+    key = Cache.url_key(app_index.file_url(LIB), app_index.get_file(LIB).sha256)
+    entry = next(p for p in cache_files(cache_dir, "metadata-url") if key in p.name)
     raw = entry.read_bytes()
     if damage == "truncate":
         entry.write_bytes(raw[: len(raw) // 2])

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 
+from ftlock.resolver.cache import Cache
 from tests.support.dists import build_wheel
 from tests.support.faults import FaultProxy
 
@@ -108,7 +109,8 @@ def test_an_intact_metadata_entry_that_is_not_metadata_is_dropped_and_refetched(
     assert first.exit_code == 0, first.stderr
     wheel = chain_index.get_file("p3-1.1-py3-none-any.whl")
     assert wheel is not None
-    entry = next(p for p in cache_entries(tmp_path / "cache") if p.stem == wheel.sha256)
+    key = Cache.url_key(chain_index.file_url(wheel.filename), wheel.sha256)
+    entry = next(p for p in cache_entries(tmp_path / "cache") if p.stem == key)
     entry.write_bytes(hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload)
     chain_index.clear_log()
 

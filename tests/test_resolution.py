@@ -278,7 +278,7 @@ def test_prerelease_if_necessary_selects_a_pre_release_only_when_no_final_releas
 ):
     fits = ftlock("solve", "a", "--prerelease", "if-necessary", index=rc_index)
     needs_rc = ftlock("solve", "a>1.0", "--prerelease", "if-necessary", index=rc_index)
-    explicit = ftlock("solve", "a>1.0", index=rc_index)
+    explicit = ftlock("solve", "a>1.0", "--prerelease", "explicit", index=rc_index)
 
     assert fits.exit_code == 0, fits.stderr
     assert pins(fits.lock) == ["a==1.0"]
@@ -288,15 +288,15 @@ def test_prerelease_if_necessary_selects_a_pre_release_only_when_no_final_releas
     assert "a>1.0" in error_line(explicit)
 
 
-def test_by_default_a_project_with_only_pre_releases_fails_with_a_hint_to_allow_them(
+def test_prerelease_explicit_refuses_a_project_with_only_pre_releases_with_a_hint_to_allow_them(
     local_index, dists_dir, ftlock
 ):
-    """The default is 'explicit': pre-releases only when a specifier names one (stricter
-    than pip, which silently takes a pre-release when nothing final exists)."""
+    """'explicit' is the strict policy: pre-releases only when a specifier names one (the
+    default, like pip, takes a pre-release when nothing final exists: test_prereleases.py)."""
     index = local_index()
     index.add(build_wheel(dists_dir, "solo", "1.0b1"))
 
-    result = ftlock("solve", "solo", index=index)
+    result = ftlock("solve", "solo", "--prerelease", "explicit", index=index)
     allowed = ftlock("solve", "solo", "--prerelease", "if-necessary", index=index)
 
     assert result.exit_code == 1

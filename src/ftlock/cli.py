@@ -36,7 +36,81 @@ def _parse_date(ctx: click.Context, param: click.Parameter, value: str | None) -
         raise click.BadParameter(f"{value!r} is not a date (use YYYY-MM-DD or an RFC 3339 time)")
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+    try:  # 9999-12-31T23:00-05:00 is year 10000 in UTC: no date Python can hold
+        return parsed.astimezone(timezone.utc)
+    except (OverflowError, ValueError):
+        raise click.BadParameter(f"{value!r} is outside the years 1-9999 in UTC") from None
+
+
+def _refuse_overwriting_inputs(output: str | None, inputs: tuple[object, ...]) -> None:
+    """``-r reqs.txt -o reqs.txt`` would replace the input with its own lock: refuse."""
+    if output in (None, "-"):
+        return
+    target = Path(output).expanduser().resolve()
+    for item in inputs:
+        if item is None or str(item) == "-":
+            continue
+        if Path(str(item)).expanduser().resolve() == target:
+            raise UsageError(f"-o {output} is also an input file; write the lock somewhere else")
+
+
+class _Seconds(click.ParamType):
+    """A finite number of seconds, at least ``minimum``: click's FloatRange lets ``nan``
+    and ``inf`` through, and a socket timeout of either ends in a traceback."""
+
+    name = "seconds"
+
+    def __init__(self, minimum: float) -> None:
+        self.minimum = minimum
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        if isinstance(value, float):
+            number = value
+        else:
+            try:
+                number = float(str(value))
+            except ValueError:
+                self.fail(f"{value!r} is not a number", param, ctx)
+        if number != number or number in (float("inf"), float("-inf")):
+            self.fail(f"{value!r} is not a finite number of seconds", param, ctx)
+        if number < self.minimum:
+            self.fail(f"{value!r} is less than {self.minimum:g}", param, ctx)
+        return number
+
+
+PLATFORM_HELP = (
+    "Target platform, in pip's --platform names: linux_x86_64 / linux_aarch64 (glibc 2.28, "
+    "i.e. manylinux_2_28), manylinux_2_N_ARCH (glibc 2.N: every manylinux wheel up to 2_N), "
+    "manylinux2014_ARCH (= manylinux_2_17), manylinux2010_ARCH (= manylinux_2_12), "
+    "manylinux1_ARCH (= manylinux_2_5), musllinux_1_N_ARCH (musl 1.N, e.g. Alpine; no "
+    "manylinux wheels), macosx_X_Y_ARCH (macOS X.Y: wheels for X.Y or older; arm64, x86_64, "
+    "universal2), win_amd64, win32, win_arm64. Linux ARCH: x86_64, aarch64, i686, armv7l, "
+    "ppc64le, ppc64, s390x, riscv64. Default: this machine."
+)
+ONLY_BINARY_HELP = (
+    "Use only wheels for these projects: ':all:', ':none:' or comma-separated names "
+    "(repeatable; pip's rules and order: a name overrides ':all:' given before it). Versions "
+    "without a wheel for the target are not candidates; the lock hashes only wheels."
+)
+NO_BINARY_HELP = (
+    "Use only sdists for these projects (':all:', ':none:' or names, as pip): metadata comes "
+    "from the sdist (static PKG-INFO or a build) and the lock hashes only sdists."
+)
+
+
+def _binary_options(argv: list[str], only: tuple[str, ...], no: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """``--only-binary``/``--no-binary`` values in command-line order, which pip's rules
+    depend on (``:all:`` clears the other flag's names).  click keeps each option's values
+    in order but not how the two interleave, so the order is read from the raw arguments."""
+    kinds = [a.split("=", 1)[0][2:] for a in argv if a.split("=", 1)[0] in ("--only-binary", "--no-binary")]
+    if kinds.count("only-binary") != len(only) or kinds.count("no-binary") != len(no):
+        kinds = ["only-binary"] * len(only) + ["no-binary"] * len(no)  # argv of another caller
+    values = {"only-binary": iter(only), "no-binary": iter(no)}
+    pairs = tuple((kind, next(values[kind])) for kind in kinds)
+    from ftlock.resolver.formats import FormatControl
+
+    FormatControl.from_options(pairs)  # a bad value is a usage error before any work
+    return pairs
 
 
 def _parse_output(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -123,21 +197,23 @@ def main() -> None:
 @click.option("-o", "--output", type=str, default=None, callback=_parse_output, help="Write the lock to FILE (atomically), or '-' for stdout. Default: stdout.")
 @click.option("--format", "lock_format", type=click.Choice(["requirements", "pylock"]), default="requirements", show_default=True, help="requirements: hash-pinned requirements.txt; pylock: PEP 751 pylock.toml (name the file pylock.toml or pylock.NAME.toml).")
 @click.option("--python", "python", default=None, help="Target CPython: 3.11 (every 3.11.x) or 3.11.7. Default: the running interpreter.")
-@click.option("--platform", "platform", default=None, help="Target platform: linux_x86_64 (manylinux_2_28), linux_aarch64, manylinux_2_N_x86_64, macosx_14_0_arm64, win_amd64. Default: this machine.")
+@click.option("--platform", "platform", default=None, help=PLATFORM_HELP)
 @click.option("-i", "--index-url", default=None, callback=_parse_index_url, help=INDEX_HELP)
 @click.option("--extra-index-url", multiple=True, help="More indexes, asked in order after --index-url; each project still comes from the first index that has it.")
 @click.option("--allow-insecure-host", "allow_insecure_hosts", multiple=True, metavar="HOST", help="Allow plain http to HOST (or HOST:PORT); repeatable. Without it only https and loopback (localhost, 127.0.0.1, ::1) are used; pip's trusted-host is honoured too.")
 @click.option("--prerelease", type=click.Choice(["allow", "if-necessary", "explicit"]), default=None, help="Pre-releases: 'explicit' (default, like pip) only when a specifier names one; 'if-necessary' also when nothing else fits; 'allow' always.")
 @click.option("--exclude-newer", callback=_parse_date, default=None, metavar="DATE", help="Ignore files uploaded after DATE (YYYY-MM-DD or RFC 3339, UTC); files with no upload time are ignored too.")
 @click.option("--no-build", is_flag=True, help="Never run a PEP 517 build to learn an sdist's metadata; fail naming the package instead.")
+@click.option("--only-binary", "only_binary", multiple=True, metavar="NAMES", help=ONLY_BINARY_HELP)
+@click.option("--no-binary", "no_binary", multiple=True, metavar="NAMES", help=NO_BINARY_HELP)
 @click.option("--cache-dir", type=click.Path(path_type=Path), default=None, help="Cache directory (default: the platform's user cache dir).")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the cache.")
 @click.option("--offline", is_flag=True, help="Resolve from the cache alone; fail naming what is missing.")
 @click.option("--refresh", is_flag=True, help="Refetch every index page, however fresh the cached copy.")
-@click.option("--page-ttl", type=click.FloatRange(min=0), default=600.0, show_default=True, help="Seconds a cached index page is used without refetching.")
+@click.option("--page-ttl", type=_Seconds(0), default=600.0, show_default=True, help="Seconds a cached index page is used without refetching.")
 @click.option("--no-solve-cache", is_flag=True, help="Run the solver even when the same solve is cached and every index page it read is unchanged and fresh (the answer would be the same).")
 @click.option("--concurrency", type=click.IntRange(1, 128), default=16, show_default=True, help="Parallel HTTP requests.")
-@click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True, help="Seconds before an HTTP request times out.")
+@click.option("--timeout", type=_Seconds(0.1), default=30.0, show_default=True, help="Seconds before an HTTP request times out.")
 @click.option("--retries", type=click.IntRange(0, 20), default=3, show_default=True, help="Retries for transient HTTP failures.")
 @click.option("--base", type=click.Path(path_type=Path), default=None, metavar="FREEZE", help="Solve on top of an existing environment (`pip freeze` output): every installed package stays and keeps its version unless the request forces a change; the lock holds only what to install or change.")
 @click.option("--base-python", default=None, metavar="PATH", help="Like --base, reading a live interpreter's installed packages and their metadata.")
@@ -173,19 +249,25 @@ def solve(requirements: tuple[str, ...], output: str | None, quiet: bool, verbos
         import logging
 
         logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
-    request = SolveRequest(
-        requirements=requirements,
-        requirement_files=tuple(options.pop("requirement_files")),
-        constraint_files=tuple(options.pop("constraint_files")),
-        extra_index_urls=tuple(options.pop("extra_index_url")),
-        features=tuple(options.pop("features")),
-        rules=tuple(options.pop("rules")),
-        ignore_rules=tuple(options.pop("ignore_rules")),
-        **options,
-    )
+    argv = click.get_current_context().meta.get("ftlock.argv", sys.argv[1:])
+    only_binary, no_binary = options.pop("only_binary"), options.pop("no_binary")
     try:
+        _refuse_overwriting_inputs(
+            output,
+            (*options["requirement_files"], *options["constraint_files"], options.get("base")),
+        )
+        request = SolveRequest(
+            requirements=requirements,
+            requirement_files=tuple(options.pop("requirement_files")),
+            constraint_files=tuple(options.pop("constraint_files")),
+            extra_index_urls=tuple(options.pop("extra_index_url")),
+            features=tuple(options.pop("features")),
+            rules=tuple(options.pop("rules")),
+            ignore_rules=tuple(options.pop("ignore_rules")),
+            binary=_binary_options(argv, only_binary, no_binary),
+            **options,
+        )
         resolution = _with_progress(request, quiet)
-        argv = click.get_current_context().meta.get("ftlock.argv", sys.argv[1:])
         if lock_format == "pylock":
             from ftlock.lockgen import pylock
 
@@ -271,7 +353,7 @@ def _fail(exc: FtlockError, verbose: bool = False) -> None:
 @click.option("--cache-dir", type=click.Path(path_type=Path), default=None, help="Cache directory.")
 @click.option("--offline", is_flag=True, help="Use cached metadata only.")
 @click.option("--allow-insecure-host", "allow_insecure_hosts", multiple=True, metavar="HOST", help="Allow plain http to HOST (as for solve).")
-@click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True, help="Seconds before an HTTP request times out.")
+@click.option("--timeout", type=_Seconds(0.1), default=30.0, show_default=True, help="Seconds before an HTTP request times out.")
 @click.option("--retries", type=click.IntRange(0, 20), default=3, show_default=True, help="Retries for transient HTTP failures.")
 @click.option("--rules", "rules", multiple=True, type=click.Path(path_type=Path), metavar="PATH", help="Also apply the rules in this TOML file or directory.")
 @click.option("--complete", is_flag=True, help="The set is a whole environment: a requirement on a package it lacks is an error (default for --python PATH).")
@@ -519,12 +601,14 @@ def models() -> None:
 @click.option("--prerelease", type=click.Choice(["allow", "if-necessary", "explicit"]), default=None, help="Pre-release policy (overrides tool.ftlock.prerelease).")
 @click.option("--allow-insecure-host", "allow_insecure_hosts", multiple=True, metavar="HOST", help="Allow plain http to HOST (as for solve).")
 @click.option("--no-build", is_flag=True, help="Never run a PEP 517 build to learn an sdist's metadata.")
+@click.option("--only-binary", "only_binary", multiple=True, metavar="NAMES", help="As for solve; with --no-binary, replaces tool.ftlock.only-binary/no-binary.")
+@click.option("--no-binary", "no_binary", multiple=True, metavar="NAMES", help="As for solve; with --only-binary, replaces tool.ftlock.only-binary/no-binary.")
 @click.option("--cache-dir", type=click.Path(path_type=Path), default=None, help="Cache directory.")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the cache.")
 @click.option("--offline", is_flag=True, help="Resolve from the cache alone.")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors (and, with --check, stale locks).")
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging and full tracebacks.")
-def lock_command(config_file: Path | None, targets: tuple[str, ...], check: bool, refresh: bool, upgrade: bool, upgrade_packages: tuple[str, ...], requirement_files: tuple[str, ...], constraint_files: tuple[str, ...], output: str | None, lock_format: str | None, python: str | None, platform: str | None, gpu: str | None, features: tuple[str, ...], index_url: str | None, extra_index_url: tuple[str, ...], exclude_newer, prerelease: str | None, allow_insecure_hosts: tuple[str, ...], no_build: bool, cache_dir: Path | None, no_cache: bool, offline: bool, quiet: bool, verbose: bool) -> None:  # type: ignore[no-untyped-def]
+def lock_command(config_file: Path | None, targets: tuple[str, ...], check: bool, refresh: bool, upgrade: bool, upgrade_packages: tuple[str, ...], requirement_files: tuple[str, ...], constraint_files: tuple[str, ...], output: str | None, lock_format: str | None, python: str | None, platform: str | None, gpu: str | None, features: tuple[str, ...], index_url: str | None, extra_index_url: tuple[str, ...], exclude_newer, prerelease: str | None, allow_insecure_hosts: tuple[str, ...], no_build: bool, only_binary: tuple[str, ...], no_binary: tuple[str, ...], cache_dir: Path | None, no_cache: bool, offline: bool, quiet: bool, verbose: bool) -> None:  # type: ignore[no-untyped-def]
     """Write the lock of every target configured in pyproject.toml ([tool.ftlock]).
 
     Re-locking keeps the current pins wherever they still fit the inputs. --check (for CI
@@ -559,6 +643,9 @@ def lock_command(config_file: Path | None, targets: tuple[str, ...], check: bool
             gpu=gpu,
             features=features or None,
             format=lock_format,  # type: ignore[arg-type]
+            binary=_binary_options(
+                click.get_current_context().meta.get("ftlock.argv", sys.argv[1:]), only_binary, no_binary
+            ) if only_binary or no_binary else None,
         )
         project = config_mod.load(config_file, overrides)
         selected = project.select(targets)

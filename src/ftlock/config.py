@@ -23,7 +23,9 @@ Inputs are ``requirements = [...]`` or, without it, the project's own
 ``[project].dependencies`` plus the optional-dependency ``groups`` named; ``requirement-files``
 and ``constraint-files`` add to either.  Top-level ``python``/``platform``/``gpu``/``format``/
 ``output`` are defaults for every target; ``features`` add up.  Without targets there is one,
-named ``default``.  Paths are relative to the ``pyproject.toml``.
+named ``default``.  Paths are relative to the ``pyproject.toml``.  ``only-binary`` and
+``no-binary`` (pip's values: ``":all:"``, ``":none:"``, names) hold for every target; the key
+that says ``:all:`` applies first, so names in the other one are its exceptions.
 
 Validation is strict (unknown keys are errors) and every problem is one line naming its
 location: ``pyproject.toml: tool.ftlock.targets.a100.gpu: unknown GPU 'a1000'``.
@@ -38,10 +40,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from packaging.requirements import InvalidRequirement, Requirement
+from packaging.requirements import InvalidRequirement
 from packaging.utils import canonicalize_name
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ftlock.resolver.untrusted import parse_pep508
 from ftlock.errors import UsageError
 
 if sys.version_info >= (3, 11):
@@ -83,15 +86,14 @@ def _check_python(value: str | None) -> str | None:
 def _check_platform(value: str | None) -> str | None:
     if value is None:
         return None
-    from ftlock.resolver.target import PlatformTarget
+    from ftlock.resolver.target import PLATFORM_HELP, PlatformTarget
 
     try:
         return PlatformTarget.parse(value).name
-    except UsageError:
-        raise ValueError(
-            f"unknown platform {value!r} (use linux_x86_64, linux_aarch64, manylinux_2_N_ARCH, "
-            "macosx_X_Y_ARCH or win_amd64)"
-        ) from None
+    except UsageError as exc:
+        if "unknown platform" not in str(exc):  # a known form with a bad number: say which
+            raise ValueError(str(exc).removeprefix("--platform ")) from None
+        raise ValueError(f"unknown platform {value!r} (use {PLATFORM_HELP})") from None
 
 
 def _check_gpu(value: str | None) -> str | None:
@@ -113,7 +115,7 @@ def _check_requirement(text: str) -> str:
     if " @ " not in head and (looks_like_path(text) or "://" in head):
         return text  # a local path or a URL: checked when it is resolved
     try:
-        Requirement(text)
+        parse_pep508(text)
     except InvalidRequirement as exc:
         raise ValueError(f"invalid requirement {text!r}: {str(exc).splitlines()[0]}") from None
     return text
@@ -138,7 +140,10 @@ def parse_date(value: Any) -> _dt.datetime:
         raise ValueError("expected a date (YYYY-MM-DD) or an RFC 3339 time")
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=_dt.timezone.utc)
-    return parsed.astimezone(_dt.timezone.utc)
+    try:  # 9999-12-31T23:00-05:00 is year 10000 in UTC: no date Python can hold
+        return parsed.astimezone(_dt.timezone.utc)
+    except (OverflowError, ValueError):
+        raise ValueError(f"{value!r} is outside the years 1-9999 in UTC") from None
 
 
 RequirementText = Annotated[str, AfterValidator(_check_requirement)]
@@ -186,12 +191,39 @@ class FtlockConfig(_TargetFields):
     exclude_newer: _dt.datetime | None = None
     prerelease: Prerelease | None = None
     rules: tuple[str, ...] = ()  # a team's own knowledge rule files or directories
+    # pip's --only-binary/--no-binary: ":all:", ":none:" or names (a string or a list)
+    only_binary: tuple[str, ...] = ()
+    no_binary: tuple[str, ...] = ()
     targets: dict[str, TargetConfig] = Field(default_factory=dict)
 
     @field_validator("exclude_newer", mode="before")
     @classmethod
     def _date(cls, value: Any) -> Any:
         return None if value is None else parse_date(value)
+
+    @field_validator("only_binary", "no_binary", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return (value,) if isinstance(value, str) else value
+
+    @field_validator("only_binary", "no_binary")
+    @classmethod
+    def _binary_values(cls, value: tuple[str, ...], info: Any) -> tuple[str, ...]:
+        from ftlock.resolver.formats import FormatControl
+
+        for item in value:
+            try:
+                FormatControl().apply(_kebab(info.field_name), item)
+            except UsageError as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+    def binary_options(self) -> tuple[tuple[str, str], ...]:
+        """Both keys as ordered pip options: the one that says ``:all:`` first, so names in
+        the other override it (a table has no order of its own to follow)."""
+        only = tuple(("only-binary", v) for v in self.only_binary)
+        no = tuple(("no-binary", v) for v in self.no_binary)
+        return no + only if any(":all:" in v.split(",") for v in self.no_binary) else only + no
 
     @field_validator("targets")
     @classmethod
@@ -236,6 +268,8 @@ class Project:
     prerelease: Prerelease | None
     rules: tuple[Path, ...]
     targets: tuple[Target, ...]
+    # --only-binary/--no-binary as ordered (flag, value) pairs (ftlock.resolver.formats)
+    binary: tuple[tuple[str, str], ...] = ()
 
     def relative(self, path: Path) -> str:
         """``path`` relative to the project root when under it (posix), else as given."""
@@ -275,6 +309,7 @@ class Overrides:
     gpu: str | None = None
     features: tuple[str, ...] | None = None  # replaces the top-level features
     format: Format | None = None
+    binary: tuple[tuple[str, str], ...] | None = None  # replaces only-binary/no-binary
 
 
 def find_config(start: Path | None = None) -> Path:
@@ -358,7 +393,7 @@ def _project_requirements(doc: dict[str, Any], groups: tuple[str, ...], where: s
     def add(lines: list[str], origin: str) -> None:
         for text in lines:
             try:
-                req = Requirement(text)
+                req = parse_pep508(text)
             except InvalidRequirement as exc:
                 raise ConfigError(f"{where}: {origin}: invalid requirement {text!r}: {exc}") from None
             if own is not None and canonicalize_name(req.name) == own:
@@ -470,6 +505,7 @@ def load(config_file: Path | None = None, overrides: Overrides = Overrides()) ->
         prerelease=overrides.prerelease or config.prerelease,
         rules=tuple(root / r for r in config.rules),
         targets=tuple(targets),
+        binary=overrides.binary if overrides.binary is not None else config.binary_options(),
     )
 
 

@@ -15,7 +15,8 @@ constraint with the file it comes from (contents of requirement files, nested on
 included, not the files' bytes: comments and blank lines do not matter), the indexes
 configured for the project (not those found in the environment, so a CI mirror does not make
 locks stale), ``exclude-newer``, ``prerelease`` and the knowledge rules that concern the
-locked packages (id and a digest of the rule, so a new or edited rule is named).
+locked packages (id and a digest of the rule, so a new or edited rule is named), and the
+``--only-binary``/``--no-binary`` policy as applied.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from ftlock.resolver.indexes import redact
 SCHEME = "ftlock-inputs-v1"
 
 # items with one value each: a change is shown as "old -> new"
-_SINGLE = ("python", "platform", "gpu", "format", "exclude-newer", "prerelease")
+_SINGLE = ("python", "platform", "gpu", "format", "exclude-newer", "prerelease", "binary-policy")
 _WORDS = {
     "require": "requirement",
     "constraint": "constraint",
@@ -46,11 +47,13 @@ _WORDS = {
 
 def _squash(text: str) -> str:
     """A requirement in normal form, so that spacing or quoting alone changes nothing."""
-    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.requirements import InvalidRequirement
+
+    from ftlock.resolver.untrusted import parse_pep508
 
     text = " ".join(text.split())
     try:
-        return str(Requirement(text))
+        return str(parse_pep508(text))
     except InvalidRequirement:
         return text  # a path or URL: as written
 
@@ -76,6 +79,7 @@ def input_items(project: Project, target: Target, locked: Iterable[str]) -> list
     ``locked``: the names of the packages in the lock — knowledge rules count as inputs
     only when they mention one of them.
     """
+    from ftlock.resolver.formats import FormatControl
     from ftlock.resolver.reqfile import ParsedInputs, parse_file
 
     items = target_items(target)
@@ -106,6 +110,10 @@ def input_items(project: Project, target: Target, locked: Iterable[str]) -> list
         items.append(f"exclude-newer {project.exclude_newer.isoformat()}")
     if project.prerelease:
         items.append(f"prerelease {project.prerelease}")
+    # as applied (configuration, then the files' option lines): one item, order included
+    policy = FormatControl.from_options((*project.binary, *parsed.binary)).describe()
+    if policy:
+        items.append(f"binary-policy {' '.join(policy)}")
     items += rule_items(project, target, locked)
     return sorted(set(items))
 

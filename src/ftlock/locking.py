@@ -15,10 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from packaging.requirements import InvalidRequirement, Requirement
+from packaging.requirements import InvalidRequirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from ftlock.resolver.untrusted import parse_pep508
 from ftlock.config import Project, Target, absolute_path_requirement
 from ftlock.errors import FtlockError, InputFileError, NoSolution, UsageError
 from ftlock.fingerprint import explain, fingerprint, header_lines, input_items
@@ -63,7 +64,7 @@ class CheckResult:
 def parse_upgrade(spec: str) -> tuple[str, str | None]:
     """``NAME`` or ``NAME==VERSION`` of ``--upgrade-package``."""
     try:
-        req = Requirement(spec)
+        req = parse_pep508(spec)
     except InvalidRequirement:
         raise UsageError(f"--upgrade-package {spec!r}: expected NAME or NAME==VERSION") from None
     specs = list(req.specifier)
@@ -97,6 +98,7 @@ def solve_request(
         prerelease=project.prerelease,
         exclude_newer=project.exclude_newer,
         no_build=options.no_build,
+        binary=project.binary,
         cache_dir=options.cache_dir,
         no_cache=options.no_cache,
         offline=options.offline,

@@ -18,6 +18,7 @@ from urllib.parse import unquote, urlsplit
 import tomli_w
 
 from ftlock import __version__
+from ftlock.resolver.untrusted import is_sha256
 from ftlock.errors import UsageError
 from ftlock.resolver.indexes import redact
 from ftlock.resolver.models import DistFile
@@ -49,7 +50,10 @@ def requires_python(target: Target) -> str:
 def _time(value: float | None) -> datetime | None:
     if value is None:
         return None
-    return datetime.fromtimestamp(value, tz=timezone.utc)
+    try:  # the pages' parser keeps upload times to years 1-9999; stay safe regardless
+        return datetime.fromtimestamp(value, tz=timezone.utc)
+    except (OverflowError, ValueError, OSError):
+        return None
 
 
 def _file_entry(file: DistFile) -> dict[str, Any]:
@@ -60,7 +64,7 @@ def _file_entry(file: DistFile) -> dict[str, Any]:
     entry["url"] = redact(file.url)
     if file.size is not None:
         entry["size"] = file.size
-    entry["hashes"] = {"sha256": file.sha256} if file.sha256 else {}
+    entry["hashes"] = {"sha256": file.sha256} if is_sha256(file.sha256) else {}
     return entry
 
 
@@ -147,6 +151,8 @@ def render(
     }
     if resolution.exclude_newer is not None:
         tool["exclude-newer"] = resolution.exclude_newer
+    if resolution.binary:
+        tool["binary-policy"] = list(resolution.binary)
     if resolution.header_notes:
         tool["notes"] = list(resolution.header_notes)
     if fingerprint is not None:

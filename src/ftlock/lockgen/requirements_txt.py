@@ -2,7 +2,8 @@
 installs exactly.
 
 Same resolution → same bytes: packages and hashes are sorted, the header records the
-inputs (command, target, indexes, exclude-newer date) and nothing time-dependent.
+inputs (command, target, indexes, exclude-newer date, binary policy) and nothing
+time-dependent.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Sequence
 from ftlock import __version__
 from ftlock.resolver.indexes import redact
 from ftlock.resolver.result import LockedPackage, Resolution
+from ftlock.resolver.untrusted import is_sha256
 
 
 def _index_lines(resolution: Resolution) -> list[str]:
@@ -37,7 +39,9 @@ def _requirement_line(package: LockedPackage) -> list[str]:
         head = f"{package.name} @ {redact(package.url)}"
     else:
         head = f"{package.name}=={package.version}"
-    hashes = sorted({f.sha256 for f in package.files if f.sha256})
+    # only 64 hex digits ever reach a lock line (the pages' parser enforces it; this is the
+    # last line of defence against a value that would inject lines)
+    hashes = sorted({f.sha256 for f in package.files if is_sha256(f.sha256)})
     if not hashes:
         return [head]
     return [head + " \\"] + [
@@ -65,6 +69,9 @@ def render(resolution: Resolution, command: str, extra_header: Sequence[str] = (
     ]
     if resolution.exclude_newer is not None:
         header.append(f"# Exclude newer than: {resolution.exclude_newer.isoformat()}")
+    if resolution.binary:
+        # the hashes below are of these formats only, so pip installs the same kind of file
+        header.append(f"# Binary policy: {' '.join(resolution.binary)}")
     header += [f"# {note}" for note in resolution.header_notes]
     header += [f"# {line}" for line in extra_header]
     header += [

@@ -31,9 +31,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from ftlock.resolver.indexes import redact
 from ftlock.resolver.models import Metadata
+from ftlock.resolver.untrusted import is_sha256
 
 CACHE_VERSION = "v3"
+_KINDS = frozenset({"metadata", "metadata-url", "pages", "solves"})
 TMP_PREFIX = ".tmp-"
 STALE_TMP = 3600.0
 
@@ -95,12 +98,16 @@ class Cache:
 
     # -- low level -------------------------------------------------------------------------
     def _path(self, kind: str, key: str) -> Path:
+        """Entries live at ``kind/ab/abcd….json``; ``key`` must be a sha256 hex digest, so
+        nothing an index sends can name a path outside the cache."""
         assert self.root is not None
+        if not is_sha256(key) or kind not in _KINDS:
+            raise ValueError(f"not a cache key: {key[:80]!r}")
         return self.root / kind / key[:2] / f"{key}.json"
 
     def read_entry(self, kind: str, key: str) -> dict | None:
         """A checksummed JSON entry, or None when missing or damaged (then deleted)."""
-        if self.root is None:
+        if self.root is None or not is_sha256(key):
             return None
         path = self._path(kind, key)
         try:
@@ -125,15 +132,24 @@ class Cache:
 
     def write_entry(self, kind: str, key: str, payload: dict) -> None:
         """Store a JSON entry atomically, its checksum first."""
-        if self.root is None:
+        if self.root is None or not is_sha256(key):
             return
         blob = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
         # first line: sha256 of the rest, so torn or corrupted entries are detected
         self._write_bytes(self._path(kind, key), hashlib.sha256(blob).hexdigest().encode() + b"\n" + blob)
 
     # -- metadata --------------------------------------------------------------------------
-    def get_metadata(self, file_sha256: str) -> Metadata | None:
-        data = self.read_entry("metadata", file_sha256)
+    # Two kinds: "metadata" holds what was read from a file downloaded whole and checked
+    # against its sha256 (true for that hash, whichever index offers it); "metadata-url"
+    # holds what one URL's PEP 658 file or range reads said, under :meth:`url_key`, so a
+    # hostile index claiming a good file's hash cannot answer for another index.
+    @staticmethod
+    def url_key(url: str, claimed_sha256: str) -> str:
+        return _key(f"{redact(url)}\n{claimed_sha256}")
+
+    def get_metadata(self, key: str, verified: bool = True) -> Metadata | None:
+        kind = "metadata" if verified else "metadata-url"
+        data = self.read_entry(kind, key)
         if data is None:
             return None
         try:
@@ -143,11 +159,11 @@ class Cache:
             return metadata
         except (KeyError, TypeError, ValueError, AttributeError):
             # intact bytes but not a metadata entry (another layout, a stray file)
-            self._drop(self._path("metadata", file_sha256))
+            self._drop(self._path(kind, key))
             return None
 
-    def put_metadata(self, file_sha256: str, metadata: Metadata) -> None:
-        self.write_entry("metadata", file_sha256, metadata.to_json())
+    def put_metadata(self, key: str, metadata: Metadata, verified: bool = True) -> None:
+        self.write_entry("metadata" if verified else "metadata-url", key, metadata.to_json())
 
     # -- pages -----------------------------------------------------------------------------
     # A page is stored as the index sent it (body bytes plus a small JSON header), not

@@ -8,7 +8,7 @@ Extras follow pip's model: ``pkg[a,b]`` is its own identifier whose candidate de
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -19,9 +19,11 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
+from ftlock.resolver.untrusted import parse_pep508, shorten
 from ftlock.errors import UsageError
 from ftlock.resolver.index import IndexClient
 from ftlock.resolver.filenames import group_by_version
+from ftlock.resolver.formats import Format, FormatControl
 from ftlock.resolver.models import DistFile, ProjectPage
 from ftlock.resolver.target import Target
 
@@ -94,10 +96,10 @@ class Requirement:
     @classmethod
     def parse(cls, text: str) -> Requirement:
         try:
-            return cls.from_pep508(PkgRequirement(text), text.strip())
+            return cls.from_pep508(parse_pep508(text), text.strip())
         except InvalidRequirement as exc:
             first = str(exc).splitlines()[0]
-            raise UsageError(f"invalid requirement {text.strip()!r}: {first}") from None
+            raise UsageError(f"invalid requirement {shorten(text.strip())!r}: {first}") from None
 
 
 @dataclass(frozen=True, eq=False)
@@ -194,6 +196,11 @@ class ProjectCandidates:
         self._position = 0  # how many of _pending have been built
         self._lock = threading.Lock()
 
+    def versions(self) -> list[Version]:
+        """Every version on the page, newest first, whether or not it installs on the
+        target: enough to tell whether two requirements can agree, without building."""
+        return [version for version, _ in self._pending]
+
     def get(self, version: Version) -> Candidate | None:
         """The candidate of exactly ``version`` (built alone, without scanning newer ones)."""
         with self._lock:
@@ -228,20 +235,30 @@ class CandidateFinder:
     """Ordered candidates (newest first) for a project, filtered for the target.
 
     A version is a candidate when at least one of its files installs on the target
-    (compatible wheel tags or an sdist), admits the target Python, and was uploaded before
-    ``exclude_newer``.  Versions whose every remaining file is yanked are kept but flagged:
-    the provider offers them only to an ``==`` pin (PEP 592).
+    (compatible wheel tags or an sdist), admits the target Python, was uploaded before
+    ``exclude_newer`` and is of a format ``formats`` allows for the project (pip's
+    ``--only-binary``/``--no-binary``).  Only those files are the candidate's, so the lock
+    hashes exactly what the policy lets pip install.  Versions whose every remaining file is
+    yanked are kept but flagged: the provider offers them only to an ``==`` pin (PEP 592).
     """
 
     def __init__(
-        self, index: IndexClient, target: Target, exclude_newer: datetime | None = None
+        self,
+        index: IndexClient,
+        target: Target,
+        exclude_newer: datetime | None = None,
+        formats: FormatControl = FormatControl(),
     ) -> None:
         self.index = index
         self.target = target
         self.exclude_newer = exclude_newer
+        self.formats = formats
         self._cutoff = exclude_newer.timestamp() if exclude_newer is not None else None
         self._lock = threading.Lock()
         self._cache: dict[str, ProjectCandidates] = {}
+        # versions that install on the target but not in a format the policy allows, so a
+        # failed solve can name the flag instead of saying "no such version"
+        self._ruled_out: dict[NormalizedName, set[Version]] = {}
 
     def candidates(self, name: str) -> ProjectCandidates:
         """The project's candidates, newest first; built lazily, version by version."""
@@ -261,12 +278,49 @@ class CandidateFinder:
     ) -> Candidate | None:
         """The candidate for one version on the target, or None when nothing installs."""
         files = (page.build(e) for e in entries)
-        usable = [f for f in files if f is not None and self._usable(f)]
+        installable = [f for f in files if f is not None and self._usable(f)]
+        usable = self._allowed_formats(name, version, installable)
         if not usable:
             return None
         live = [f for f in usable if not f.yanked]
         chosen = sorted(live or usable, key=self._file_order)
         return Candidate(name, version, tuple(chosen), page.index_url, yanked=not live)
+
+    def _allowed_formats(
+        self, name: NormalizedName, version: Version, files: list[DistFile]
+    ) -> list[DistFile]:
+        """The files of a format the policy allows for ``name``; remembers a version that
+        installs on the target only in a format the policy rules out."""
+        allowed = self.formats.allowed(name)
+        if len(allowed) == 2:
+            return files
+        kept = [f for f in files if (Format.BINARY if f.is_wheel else Format.SOURCE) in allowed]
+        if files and not kept:
+            with self._lock:
+                self._ruled_out.setdefault(name, set()).add(version)
+        return kept
+
+    def policy_note(self, name: str, requirements: Sequence[Requirement] = ()) -> str | None:
+        """Why versions ``requirements`` accept are missing, when the binary policy is the
+        reason: ``--only-binary :all: rules out x 1.0 (no wheel for CPython 3.11, …)``.
+        Versions are remembered as :meth:`build` meets them, which the failed search did."""
+        wanted = canonicalize_name(name)
+        with self._lock:
+            versions = sorted(self._ruled_out.get(wanted, ()), reverse=True)
+        versions = [
+            v for v in versions if all(r.accepts_version(v) for r in requirements if not r.url)
+        ]
+        flag = self.formats.restricting_flag(wanted)
+        if not versions or flag is None:
+            return None
+        shown = ", ".join(str(v) for v in versions[:3]) + (
+            f" and {len(versions) - 3} more" if len(versions) > 3 else ""
+        )
+        if Format.BINARY in self.formats.allowed(wanted):
+            why = f"no wheel for {self.target.describe()}"
+        else:
+            why = "no sdist"
+        return f"{flag} rules out {wanted} {shown} ({why})"
 
     def _usable(self, file: DistFile) -> bool:
         if file.is_wheel:

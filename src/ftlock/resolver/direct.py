@@ -14,6 +14,7 @@ import subprocess
 import tempfile
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit, urlunsplit
 from urllib.request import url2pathname
 
@@ -33,6 +34,9 @@ from ftlock.resolver.metadata import (
 )
 from ftlock.resolver.models import DistFile, Metadata
 
+if TYPE_CHECKING:  # pragma: no cover
+    from ftlock.resolver.buildenv import BuildEnvironments
+
 
 def looks_like_path(text: str) -> bool:
     return text.startswith((".", "/", "~")) or text.endswith((".whl", ".tar.gz", ".zip"))
@@ -48,9 +52,12 @@ def _version(metadata: Metadata, where: str) -> Version:
 class DirectResolver:
     """Turns one URL or path into a candidate (and its metadata)."""
 
-    def __init__(self, http: Http, no_build: bool = False) -> None:
+    def __init__(
+        self, http: Http, no_build: bool = False, builds: BuildEnvironments | None = None
+    ) -> None:
         self.http = http
         self.no_build = no_build
+        self.builds = builds  # where source trees are built (None: never)
         self.metadata: dict[str, Metadata] = {}  # candidate url -> metadata
 
     def resolve(self, url: str, expected_name: str | None) -> Candidate:
@@ -78,7 +85,7 @@ class DirectResolver:
             if path.is_dir():
                 if self.no_build:
                     raise MetadataError(f"{path}: a source directory needs a build; --no-build")
-                metadata = build_metadata(path, str(path))
+                metadata = build_metadata(path, str(path), self.builds)
                 name = canonicalize_name(metadata.name)
                 return Candidate(name, _version(metadata, str(path)), (), None, url=url), metadata
             try:
@@ -109,7 +116,7 @@ class DirectResolver:
                 if self.no_build:
                     raise MetadataError(f"{redact(url)}: needs a PEP 517 build; --no-build")
                 with tempfile.TemporaryDirectory(prefix="ftlock-direct-") as tmp:
-                    metadata = build_metadata(extract_archive(body, filename, Path(tmp)), filename)
+                    metadata = build_metadata(extract_archive(body, filename, Path(tmp)), filename, self.builds)
         else:
             raise UsageError(f"{redact(url)}: not a wheel, sdist or directory")
         name = canonicalize_name(metadata.name)
@@ -136,7 +143,7 @@ class DirectResolver:
             source = checkout / subdirectory if subdirectory else checkout
             if self.no_build:
                 raise MetadataError(f"{redact(url)}: a git checkout needs a build; --no-build")
-            metadata = build_metadata(source, redact(url))
+            metadata = build_metadata(source, redact(url), self.builds)
         fragment = f"#subdirectory={subdirectory}" if subdirectory else ""
         pinned = f"git+{repo}@{commit}{fragment}"
         name = canonicalize_name(metadata.name)

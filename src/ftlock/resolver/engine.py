@@ -20,15 +20,15 @@ from pathlib import Path
 
 from packaging.markers import InvalidMarker
 from packaging.requirements import InvalidRequirement
-from packaging.requirements import Requirement as PkgRequirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
-from resolvelib import BaseReporter, Resolver
 from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
 
-from ftlock.errors import FtlockError, NoSolution, UsageError
+from ftlock.resolver.untrusted import parse_pep508, shorten
+from ftlock.errors import FtlockError, NoSolution, ProjectNotFound, UsageError
 from ftlock.resolver.base import BaseEnvironment, read_freeze, read_python
+from ftlock.resolver.buildenv import BuildEnvironments
 from ftlock.resolver.cache import Cache, default_cache_dir
 from ftlock.resolver.result import LockedPackage, Resolution, SolveRequest, SolveStats
 from ftlock.resolver.candidates import (
@@ -40,12 +40,16 @@ from ftlock.resolver.candidates import (
 )
 from ftlock.resolver.direct import DirectResolver, looks_like_path
 from ftlock.resolver import gpu_setup
+from ftlock.resolver import backtracking
 from ftlock.resolver.explain import explain_conflict
+from ftlock.resolver.formats import FormatControl
+from ftlock.resolver.hashing import hash_missing
 from ftlock.resolver.http import Http
 from ftlock.resolver.index import IndexClient
 from ftlock.resolver.indexes import IndexSettings
 from ftlock.resolver.metadata import MetadataFetcher
 from ftlock.resolver.models import Metadata
+from ftlock.resolver.prereleases import DEFAULT as DEFAULT_PRERELEASE
 from ftlock.resolver.provider import Prerelease, Provider, parse_requirement, target_dependencies
 from ftlock.resolver.reqfile import InputLine, ParsedInputs
 from ftlock.resolver.solve import fetch_policy, index_settings
@@ -53,19 +57,6 @@ from ftlock.resolver.target import Target
 
 if TYPE_CHECKING:  # pragma: no cover
     from ftlock.knowledge.engine import Knowledge
-
-
-class Progress(BaseReporter):  # type: ignore[type-arg]
-    """Counts pins for the progress line; ``callback`` gets ``(pinned, name)``."""
-
-    def __init__(self, callback: Callable[[int, str], None] | None = None) -> None:
-        self.callback = callback
-        self.pinned = 0
-
-    def pinning(self, candidate) -> None:  # type: ignore[no-untyped-def]
-        self.pinned += 1
-        if self.callback is not None:
-            self.callback(self.pinned, getattr(candidate, "identifier", "python"))
 
 
 class MetadataService:
@@ -111,6 +102,7 @@ class Prefetcher:
         target: Target,
         submit: Callable[..., Future],
         limit: int = 3000,
+        walk_ahead: int = 8,
     ) -> None:
         self.index = index
         self.finder = finder
@@ -118,9 +110,29 @@ class Prefetcher:
         self.target = target
         self.submit = submit
         self.limit = limit
+        self.walk_ahead = walk_ahead
         self._seen: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
         self.stopped = False
+
+    def rejected(self, candidate: Candidate) -> None:
+        """The solver is stepping down ``candidate``'s versions and will ask for the next
+        ones' metadata one at a time: fetch a few ahead, in parallel, now."""
+        if self.stopped or candidate.url:
+            return
+        ahead = 0
+        passed = False
+        try:
+            for other in self.finder.candidates(candidate.name):
+                if not passed:
+                    passed = other.version == candidate.version
+                elif not other.yanked and any(f.is_wheel for f in other.files):
+                    self.metadata.future(other)
+                    ahead += 1
+                    if ahead >= self.walk_ahead:
+                        return
+        except (FtlockError, RuntimeError):  # the solver reports errors; the pool may be shut
+            return
 
     def candidates_found(self, identifier: str, found: list[Candidate]) -> None:
         if found and not found[0].url and any(f.is_wheel for f in found[0].files):
@@ -196,10 +208,10 @@ def _input_requirement(line: InputLine, target: Target) -> Requirement | None:
             url = path.as_uri()
         return Requirement(canonicalize_name("<direct>"), url=url, text=text)
     try:
-        req = PkgRequirement(text)
+        req = parse_pep508(text)
     except InvalidRequirement as exc:
         where = "" if line.origin == "requested" else f"{line.origin}: "
-        raise UsageError(f"{where}invalid requirement {text!r}: {str(exc).splitlines()[0]}") from None
+        raise UsageError(f"{where}invalid requirement {shorten(text)!r}: {str(exc).splitlines()[0]}") from None
     if req.marker is not None:
         try:
             if not req.marker.evaluate({**target.markers, "extra": ""}):
@@ -230,6 +242,7 @@ class Session:
     finder: CandidateFinder
     direct: DirectResolver
     metadata: MetadataService
+    builds: BuildEnvironments  # sdist builds: the same indexes, client and cut-off
 
     @classmethod
     def open(
@@ -256,15 +269,28 @@ class Session:
             settings.urls, http, cache, policy, submit=pool.submit,
             urls_for=settings.urls_for if settings.routes else None,
         )
-        finder = CandidateFinder(index, target, request.exclude_newer)
-        direct = DirectResolver(http, no_build=request.no_build)
-        fetcher = MetadataFetcher(http, cache, no_build=request.no_build, offline=request.offline)
+        formats = FormatControl.from_options((*request.binary, *(inputs.binary if inputs else ())))
+        finder = CandidateFinder(index, target, request.exclude_newer, formats)
+        builds = BuildEnvironments(http, cache, settings, policy)
+        direct = DirectResolver(http, no_build=request.no_build, builds=builds)
+        fetcher = MetadataFetcher(
+            http, cache, no_build=request.no_build, offline=request.offline, builds=builds
+        )
         metadata = MetadataService(fetcher, pool.submit, direct)
-        return cls(target, settings, http, pool, index, finder, direct, metadata)
+        return cls(target, settings, http, pool, index, finder, direct, metadata, builds)
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
+        self.builds.close()
         self.http.close()
+
+
+def _versions_of(finder: CandidateFinder, name: str) -> list[str]:
+    """The project's versions for the target, for an explanation; none when no index has it."""
+    try:
+        return [str(c.version) for c in finder.candidates(name)]
+    except ProjectNotFound:
+        return []
 
 
 def _base_header(base: BaseEnvironment | None, request: SolveRequest) -> tuple[str, ...]:
@@ -409,7 +435,7 @@ def solve_prepared(
         session.settings, session.http, session.pool, session.index,
         session.finder, session.direct, session.metadata,
     )
-    prerelease: Prerelease = request.prerelease or ("allow" if inputs.pre else "explicit")
+    prerelease: Prerelease = request.prerelease or ("allow" if inputs.pre else DEFAULT_PRERELEASE)
     prefetcher = Prefetcher(index, finder, metadata, target, pool.submit)
     base: BaseEnvironment | None = None
     if has_base:
@@ -445,6 +471,9 @@ def solve_prepared(
         # conflict names are released (then merely preferred) — the fewest changes, and no
         # search through hundreds of installed packages' histories.
         unlocked = {r.name for r in user_requirements}
+        # what repeated conflicts taught about the order of decisions outlives each
+        # attempt (ftlock.resolver.backtracking)
+        conflicts = backtracking.ConflictTracker()
         while True:
             base_reqs = base.requirements(unlocked) if base is not None else []
             resolved_requirements = user_requirements + base_reqs
@@ -461,11 +490,16 @@ def solve_prepared(
                 preferred=preferred,
                 wheels_only=frozenset(base.packages) if base is not None else frozenset(),
                 installed=base.installed_versions() if base is not None else None,
+                conflicts=conflicts,
             )
             provider.direct.update(direct_candidates)
-            resolver: Resolver = Resolver(provider, Progress(on_progress))
+            reporter = backtracking.BacktrackReporter(
+                conflicts, provider.culprits, on_progress, prefetcher.rejected
+            )
             try:
-                result = resolver.resolve(resolved_requirements, max_rounds=200_000)
+                result = backtracking.resolve(
+                    provider, reporter, resolved_requirements, max_rounds=200_000
+                )
                 break
             except ResolutionImpossible as exc:
                 released = base.release(exc.causes, unlocked) if base is not None else set()
@@ -478,10 +512,12 @@ def solve_prepared(
                         resolved_requirements,
                         target,
                         provider.required_by,
-                        lambda name: [str(c.version) for c in finder.candidates(name)],
+                        lambda name: _versions_of(finder, name),
                         provider.asked,
                         constraints,
                         prerelease,
+                        finder.policy_note,
+                        missing=provider.missing,
                     )
                 ) from None
             except ResolutionTooDeep:
@@ -490,17 +526,25 @@ def solve_prepared(
                     "requirements (e.g. pin the package that changes most) and try again"
                 ) from None
         origins = origins + ["installed"] * len(base_reqs)
+        # files the index gave no (valid) sha256 for are downloaded and hashed, so that
+        # every lock line carries --hash (see ftlock.resolver.hashing)
+        hashed, hash_warnings = hash_missing(
+            (f for c in result.mapping.values() if isinstance(c, Candidate) for f in c.files),
+            http,
+            pool.submit,
+            offline=request.offline,
+        )
     finally:
         prefetcher.stopped = True
         session.close()
-    packages = _locked_packages(result, origins, resolved_requirements, finder)
+    packages = _locked_packages(result, origins, resolved_requirements, finder, hashed)
     changes: list[str] = []
     kept: list[str] = []
     if base is not None:
         changes = describe_changes(base, packages, result, metadata, finder)
         kept = [f"{n}: {base.notes[n]}" for n in sorted(base.external)]
     pinned = {p.name: p.version for p in packages}
-    warnings = [
+    warnings = hash_warnings + [
         f"the base environment already breaks knowledge rule {rule_id}; left as installed "
         f"(`ftlock check` on the freeze explains it, `ftlock kb show {rule_id}` shows the fix)"
         for rule_id in sorted(provider.preexisting)
@@ -537,6 +581,7 @@ def solve_prepared(
         summary=tuple(summary),
         changes=tuple(changes),
         kept=tuple(kept) if request.output_full else (),
+        binary=finder.formats.describe(),
     )
     return resolution, index
 
@@ -573,7 +618,8 @@ def _rule_notes(result, identifier: str, candidate: Candidate, finder: Candidate
 
 
 def _locked_packages(
-    result, input_origins: list[str], requirements: list[Requirement], finder: CandidateFinder
+    result, input_origins: list[str], requirements: list[Requirement], finder: CandidateFinder,
+    hashed: dict[str, str],
 ) -> tuple[LockedPackage, ...]:  # type: ignore[no-untyped-def]
     origins: dict[str, list[str]] = {}
     for origin, req in zip(input_origins, requirements, strict=True):
@@ -603,7 +649,10 @@ def _locked_packages(
             LockedPackage(
                 name=candidate.name,
                 version=str(candidate.version),
-                files=candidate.files,
+                files=tuple(
+                    replace(f, sha256=hashed[f.url]) if f.sha256 is None and f.url in hashed else f
+                    for f in candidate.files
+                ),
                 index_url=candidate.index_url,
                 url=candidate.url,
                 required_by=tuple(via),

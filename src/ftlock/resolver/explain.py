@@ -145,8 +145,14 @@ def explain_conflict(
     versions_of: Callable[[str], list[str]] | None = None,
     asked: Mapping[str, Mapping[Any, tuple[Requirement, Any]]] | None = None,
     constraints: Mapping[str, Any] | None = None,
-    prerelease: str = "explicit",
+    prerelease: str = "if-necessary",
+    policy_note: Callable[[str, Sequence[Requirement]], str | None] | None = None,
+    missing: Mapping[str, str] | None = None,
 ) -> str:
+    """``policy_note(name, requirements)``: why versions those requirements accept were
+    ruled out by ``--only-binary``/``--no-binary`` (None when the policy is not why).
+    ``missing``: projects no index has, with the error that says so; the solver
+    backtracked around them and they are named only when nothing else worked."""
     required_by = required_by or {}
     asked = asked or {}
     roots = {r.name for r in user_requirements}
@@ -167,6 +173,9 @@ def explain_conflict(
             continue
         infos = _bystanders_removed(infos, versions_of(name) if versions_of else [])
         said = _compact(infos)
+        if missing and name in missing:
+            parts.append(f"{'; '.join(said)}; {missing[name]}")
+            continue
         constraint = (constraints or {}).get(name)
         if constraint is not None and str(constraint):
             said.append(f"constraints limit it to {name}{constraint}")
@@ -185,6 +194,9 @@ def explain_conflict(
             parts.append(f"no version of {name} satisfies: {said[0]}{tail}")
         else:
             parts.append(f"conflicting requirements on {name}: " + "; ".join(said))
+        note = policy_note(name, [i.requirement for i in infos]) if policy_note else None
+        if note:
+            parts[-1] += f"; {note}"
         for info in infos:
             if info.parent is not None and info.parent.name not in roots:
                 path = _chain(info.parent.name, required_by, roots)

@@ -13,7 +13,12 @@ from functools import lru_cache
 from typing import Any
 
 from packaging.utils import NormalizedName, canonicalize_name
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
+
+
+#: Longer version texts are no real release (the longest seen are about 40 characters);
+#: parsing thousands of digits costs time and int() refuses some of them.
+MAX_VERSION_TEXT = 200
 
 
 @lru_cache(maxsize=None)
@@ -55,9 +60,11 @@ def group_by_version(files: Iterable[tuple[str, Any]], project: NormalizedName) 
             by_text.setdefault(text, []).append(entry)
     grouped: dict[Version, list[Any]] = {}
     for text, entries in by_text.items():
+        if len(text) > MAX_VERSION_TEXT:
+            continue
         try:
             version = _version(text)
-        except InvalidVersion:
+        except ValueError:  # InvalidVersion, or a number int() refuses (thousands of digits)
             continue
         grouped.setdefault(version, []).extend(entries)  # "1.0" and "1.0.0" are one version
     return grouped

@@ -19,6 +19,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from ftlock.resolver.untrusted import parse_pep508
 from ftlock.errors import UsageError
 from ftlock.resolver.reqfile import InputLine, ParsedInputs
 from ftlock.resolver.target import Target
@@ -96,7 +97,7 @@ class Stack:
 
 def _named(line: InputLine) -> PkgRequirement | None:
     try:
-        return PkgRequirement(line.text.strip())
+        return parse_pep508(line.text.strip())
     except InvalidRequirement:
         return None
 

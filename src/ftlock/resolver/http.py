@@ -24,6 +24,7 @@ Plain ``http://`` is only used for loopback hosts and hosts the user allowed exp
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import netrc
 import os
@@ -31,9 +32,12 @@ import random
 import ssl
 import threading
 import time
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
@@ -48,7 +52,13 @@ import httpx  # noqa: E402
 
 from ftlock import __version__
 from ftlock.errors import IndexResponseError, IndexUnreachable
-from ftlock.resolver.indexes import is_secure_url, redact, split_credentials
+from ftlock.resolver.indexes import is_secure_url, origin, redact, split_credentials
+from ftlock.resolver.untrusted import (
+    BODY_DEADLINE_TIMEOUTS,
+    MAX_DIST_BYTES,
+    MAX_PAGE_BYTES,
+    body_deadline,
+)
 
 TRANSIENT_STATUS = {429, 500, 502, 503, 504}
 #: Failures worth another try: the next attempt may well succeed.
@@ -72,6 +82,87 @@ class Fetched:
     @property
     def content_type(self) -> str:
         return self.headers.get("content-type", "")
+
+
+@dataclass(frozen=True)
+class Downloaded:
+    """A body streamed to a temporary file: read it with ``file`` (at offset 0), close it
+    when done (``with downloaded.file:``)."""
+
+    url: str
+    status: int
+    headers: dict[str, str]
+    file: BinaryIO
+    size: int
+    sha256: str
+
+
+class ResponseTooLarge(IndexResponseError):
+    """A body (after decompression) over the limit ftlock sets for its kind."""
+
+
+class _Sink:
+    size = 0
+
+    def write(self, chunk: bytes) -> None:
+        raise NotImplementedError
+
+    def discard(self) -> None:
+        """Drop what was written (a failed attempt)."""
+
+
+class _MemorySink(_Sink):
+    def __init__(self) -> None:
+        self._chunks: list[bytes] = []
+        self.size = 0
+
+    def write(self, chunk: bytes) -> None:
+        self._chunks.append(chunk)
+        self.size += len(chunk)
+
+    def discard(self) -> None:
+        self._chunks = []
+
+    def value(self) -> bytes:
+        return b"".join(self._chunks)
+
+
+#: bodies up to this size stay in memory; larger ones go to a temporary file
+_SPOOL_BYTES = 8 * 1024 * 1024
+
+
+class _FileSink(_Sink):
+    def __init__(self) -> None:
+        self._file: tempfile.SpooledTemporaryFile[bytes] = tempfile.SpooledTemporaryFile(
+            max_size=_SPOOL_BYTES, prefix="ftlock-dl-"
+        )
+        self._hash = hashlib.sha256()
+        self.size = 0
+
+    def write(self, chunk: bytes) -> None:
+        self._file.write(chunk)
+        self._hash.update(chunk)
+        self.size += len(chunk)
+
+    def discard(self) -> None:
+        self._file.close()
+
+    def finish(self) -> tuple[BinaryIO, int, str]:
+        self._file.seek(0)
+        return self._file, self.size, self._hash.hexdigest()  # type: ignore[return-value]
+
+
+def _content_length(value: str | None) -> int | None:
+    if value is None or not value.strip().isdigit():
+        return None
+    return int(value.strip())
+
+
+def _too_large(shown: str, what: str, limit: int) -> str:
+    return (
+        f"{shown}: the {what} is larger than the {limit // (1024 * 1024)} MiB ftlock accepts "
+        "(see docs/reliability.md, \"Limits\")"
+    )
 
 
 class InsecureURL(IndexResponseError):
@@ -141,7 +232,7 @@ class Http:
         self.insecure_hosts = frozenset(h.lower() for h in insecure_hosts)
         # Index credentials live here only, keyed by host: URLs everywhere else (cache,
         # lock, logs, errors) carry none, yet files on the same host still authenticate.
-        self._auth = {netloc.lower(): (user, password) for netloc, user, password in credentials}
+        self._auth = {where: (user, password) for where, user, password in credentials}
         self._netrc = load_netrc() if use_netrc else None
         self.requests = 0
         self.bytes = 0
@@ -172,9 +263,7 @@ class Http:
         parts = urlsplit(url)
         host = (parts.hostname or "").lower()
         if self._auth:
-            found = self._auth.get(f"{host}:{parts.port}" if parts.port else host)
-            if found is None and parts.port:
-                found = self._auth.get(host)
+            found = self._auth.get(origin(url))  # the exact scheme, host and port
             if found is not None:
                 return found
         if self._netrc is not None and host:
@@ -185,14 +274,50 @@ class Http:
 
     # -- GET -------------------------------------------------------------------------------
     def get(
-        self, url: str, headers: dict[str, str] | None = None, ok: tuple[int, ...] = (200,)
+        self,
+        url: str,
+        headers: dict[str, str] | None = None,
+        ok: tuple[int, ...] = (200,),
+        limit: int = MAX_PAGE_BYTES,
+        what: str = "page",
     ) -> Fetched:
-        """GET ``url``; statuses outside ``ok`` (after retries) raise IndexResponseError."""
+        """GET ``url`` into memory; statuses outside ``ok`` (after retries) raise
+        IndexResponseError, and so does a body over ``limit`` bytes (decompressed) or one
+        that takes longer than :func:`~ftlock.resolver.untrusted.body_deadline`."""
+        fetched, sink = self._exchange(url, headers or {}, ok, lambda _status: limit, what, _MemorySink)
+        return Fetched(fetched.url, fetched.status, fetched.headers, sink.value())
+
+    def download(
+        self,
+        url: str,
+        headers: dict[str, str] | None = None,
+        ok: tuple[int, ...] = (200,),
+        limit: int | Callable[[int], int] = MAX_DIST_BYTES,
+        what: str = "file",
+    ) -> Downloaded:
+        """GET ``url`` into a temporary file (kept in memory while small), hashing it on the
+        way: a multi-GiB wheel never sits in memory.  ``limit`` may depend on the status
+        (a 206 answer to a range request is small, a 200 is the whole file)."""
+        limit_for = limit if callable(limit) else (lambda _status: limit)
+        fetched, sink = self._exchange(url, headers or {}, ok, limit_for, what, _FileSink)
+        return Downloaded(fetched.url, fetched.status, fetched.headers, *sink.finish())
+
+    def _exchange(
+        self,
+        url: str,
+        headers: dict[str, str],
+        ok: tuple[int, ...],
+        limit_for: Callable[[int], int],
+        what: str,
+        sink_type: type[_Sink],
+    ) -> tuple[Fetched, _Sink]:
         if url.startswith("file:"):
-            fetched = self._get_file(url, headers or {})
+            fetched = self._get_file(url, headers, limit_for)
             if fetched.status not in ok and fetched.status != 206:
                 raise IndexResponseError(f"{url}: not found")
-            return fetched
+            sink = sink_type()
+            sink.write(fetched.body)
+            return fetched, sink
         # user:password@ in the URL (a direct reference) becomes this request's auth, so
         # httpx never logs or re-sends it.
         try:
@@ -204,9 +329,15 @@ class Http:
         delay = self.backoff
         attempts = self.retries + 1
         for attempt in range(1, attempts + 1):
+            sink = sink_type()
             try:
-                response = self._client.get(url, headers=headers, auth=auth)
+                with self._client.stream("GET", url, headers=headers, auth=auth) as response:
+                    status = response.status_code
+                    retry = status in TRANSIENT_STATUS and attempt < attempts
+                    if status in ok or not retry:
+                        self._read_body(response, sink, limit_for(status), shown, what)
             except _InsecureRequest as exc:
+                sink.discard()
                 host = urlsplit(exc.url).hostname or "?"
                 via = f" (redirected from {shown})" if redact(exc.url) != shown else ""
                 raise InsecureURL(
@@ -214,43 +345,70 @@ class Http:
                     f"use https, or pass --allow-insecure-host {host}"
                 ) from None
             except TRANSIENT_ERRORS as exc:
+                sink.discard()
                 if attempt < attempts:
                     log.debug("GET %s failed (%s); retry %d of %d", shown, _reason(exc), attempt, self.retries)
                     delay = self._sleep(delay)
                     continue
                 raise IndexUnreachable(_describe(exc, shown, attempt, self.timeout)) from None
             except (httpx.HTTPError, httpx.InvalidURL) as exc:  # not worth retrying
+                sink.discard()
                 raise IndexUnreachable(f"cannot fetch {shown}: {_reason(exc)}") from None
-            log.debug(
-                "GET %s %s -> %s", shown, (headers or {}).get("Range", ""), response.status_code
-            )
+            except BaseException:
+                sink.discard()
+                raise
+            log.debug("GET %s %s -> %s", shown, headers.get("Range", ""), status)
             with self._count_lock:
                 self.requests += 1
-                self.bytes += len(response.content)
-            if response.status_code in TRANSIENT_STATUS:
+                self.bytes += sink.size
+            if status in TRANSIENT_STATUS:
                 wait = _retry_after(response.headers.get("retry-after"))
                 if wait is not None and wait > MAX_RETRY_AFTER:
+                    sink.discard()
                     raise IndexResponseError(
-                        f"{shown}: HTTP {response.status_code} {response.reason_phrase}; the "
+                        f"{shown}: HTTP {status} {response.reason_phrase}; the "
                         f"index asks to retry after {wait:.0f}s — try again later"
                     )
                 if attempt < attempts:
-                    log.debug("GET %s -> %s; retry %d of %d", shown, response.status_code, attempt, self.retries)
+                    sink.discard()
+                    log.debug("GET %s -> %s; retry %d of %d", shown, status, attempt, self.retries)
                     if wait is not None:
                         time.sleep(wait)
                         delay = min(MAX_BACKOFF, max(delay, self.backoff) * 2)
                     else:
                         delay = self._sleep(delay)
                     continue
-            if response.status_code not in ok:
+            if status not in ok:
+                sink.discard()
                 raise IndexResponseError(_status_message(response, shown, attempt))
-            return Fetched(
+            fetched = Fetched(
                 redact(str(response.url)),
-                response.status_code,
+                status,
                 {k.lower(): v for k, v in response.headers.items()},
-                response.content,
+                b"",
             )
+            return fetched, sink
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _read_body(
+        self, response: httpx.Response, sink: _Sink, limit: int, shown: str, what: str
+    ) -> None:
+        """Stream the (decoded) body into ``sink``: at most ``limit`` bytes, and all of it
+        before the deadline — a body that trickles in for ever is cut off too."""
+        declared = _content_length(response.headers.get("content-length"))
+        if declared is not None and declared > limit and "content-encoding" not in response.headers:
+            raise ResponseTooLarge(_too_large(shown, what, limit))
+        deadline = time.monotonic() + body_deadline(self.timeout, min(declared or 0, limit))
+        for chunk in response.iter_bytes():
+            if sink.size + len(chunk) > limit:
+                raise ResponseTooLarge(_too_large(shown, what, limit))
+            sink.write(chunk)
+            if time.monotonic() > deadline:
+                raise IndexResponseError(
+                    f"{shown}: the {what} did not arrive within "
+                    f"{body_deadline(self.timeout, min(declared or 0, limit)):.0f}s "
+                    f"(--timeout {self.timeout:g}s per read, {BODY_DEADLINE_TIMEOUTS}x for the whole body)"
+                )
 
     def _sleep(self, delay: float) -> float:
         """Sleep ``delay`` plus up to 25% jitter; return the next delay."""
@@ -258,16 +416,20 @@ class Http:
             time.sleep(delay * (1 + random.random() / 4))
         return min(MAX_BACKOFF, delay * 2)
 
-    def _get_file(self, url: str, headers: dict[str, str]) -> Fetched:
+    def _get_file(self, url: str, headers: dict[str, str], limit_for: Callable[[int], int]) -> Fetched:
         path = Path(url2pathname(unquote(urlsplit(url).path)))
         if path.is_dir():
             path = path / "index.html"
+        limit = limit_for(200)
         try:
-            body = path.read_bytes()
+            with open(path, "rb") as fh:
+                body = fh.read(limit + 1)
         except FileNotFoundError:
             return Fetched(url, 404, {}, b"")
         except OSError as exc:
             raise IndexUnreachable(f"cannot read {url}: {exc.strerror}") from None
+        if len(body) > limit:
+            raise ResponseTooLarge(_too_large(url, "file", limit))
         content_type = "text/html" if path.suffix in (".html", ".htm") else ""
         if path.suffix == ".json":
             content_type = "application/vnd.pypi.simple.v1+json"

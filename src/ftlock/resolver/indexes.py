@@ -53,6 +53,23 @@ def split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
     return redact(url), (unquote(parts.username or ""), unquote(parts.password or ""))
 
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def origin(url: str) -> str:
+    """``scheme://host:port`` with the scheme's default port filled in: the exact place
+    credentials were given for.  A token for ``https://pkgs.corp`` must not reach
+    ``https://pkgs.corp:8081`` or ``http://pkgs.corp``."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    port = port if port is not None else _DEFAULT_PORTS.get(scheme)
+    return f"{scheme}://{(parts.hostname or '').lower()}:{port}"
+
+
 def is_local_host(host: str) -> bool:
     """Loopback: ``localhost`` (and ``*.localhost``), 127.0.0.0/8, ::1 — as pip sees it."""
     host = host.strip("[]").lower()
@@ -159,7 +176,7 @@ class IndexSettings:
     urls: tuple[str, ...]  # without credentials: safe to log, cache and write
     cert: str | None = None
     default_url: str | None = None  # the index pip would use with no configuration at all
-    credentials: tuple[tuple[str, str, str], ...] = ()  # (host[:port], user, password)
+    credentials: tuple[tuple[str, str, str], ...] = ()  # (origin, user, password)
     #: hosts plain http may be used with: --allow-insecure-host, pip's trusted-host
     insecure_hosts: tuple[str, ...] = ()
     #: per-project routing, ``(name pattern, index urls, then the configured ones too)``: a
@@ -229,9 +246,9 @@ class IndexSettings:
             normalised = _normalise(url)
             parts = urlsplit(normalised)
             if parts.username is not None:
-                host = parts.hostname or ""
-                netloc = f"{host}:{parts.port}" if parts.port else host
-                credentials.append((netloc, unquote(parts.username), unquote(parts.password or "")))
+                credentials.append(
+                    (origin(normalised), unquote(parts.username), unquote(parts.password or ""))
+                )
                 normalised = redact(normalised)
             if not is_secure_url(normalised, tuple(insecure)):
                 host = urlsplit(normalised).hostname or ""

@@ -28,7 +28,10 @@ from typing import Any
 
 import ftlock
 from ftlock.resolver.cache import Cache, FetchPolicy
+from ftlock.resolver.formats import FormatControl
+from ftlock.errors import InputFileError
 from ftlock.resolver.models import DistFile
+from ftlock.resolver.reqfile import read_bytes_bounded
 from ftlock.resolver.result import LockedPackage, Resolution, SolveRequest, SolveStats
 from ftlock.resolver.target import Target
 
@@ -77,9 +80,9 @@ def _file_digests(paths: list[Path]) -> list[Any]:
     for path in paths:
         files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
         for file in files:
-            try:
-                out.append((str(file), hashlib.sha256(file.read_bytes()).hexdigest()))
-            except OSError:
+            try:  # bounded: a --base of /dev/zero is refused by its reader, not read here
+                out.append((str(file), hashlib.sha256(read_bytes_bounded(file)).hexdigest()))
+            except (OSError, InputFileError):
                 out.append((str(file), None))
     return out
 
@@ -95,12 +98,19 @@ def solve_key(request: SolveRequest, target: Target, inputs: Any, settings: Any)
     lines = [*inputs.requirements, *inputs.constraints]
     if not all(_is_index_requirement(line.text) for line in lines):
         return None
-    asked = {f.name: getattr(request, f.name) for f in fields(request) if f.name not in _TRANSPORT_FIELDS}
+    # the binary policy is keyed as applied (command line, then the files' option lines):
+    # `--only-binary a --only-binary b` and `--only-binary a,b` are one policy, one answer
+    asked = {
+        f.name: getattr(request, f.name)
+        for f in fields(request)
+        if f.name not in _TRANSPORT_FIELDS and f.name != "binary"
+    }
     material = {
         "code": _code_fingerprint(),
         "request": repr(sorted(asked.items())),
         "target": repr(target),
         "inputs": repr(inputs),
+        "binary": FormatControl.from_options((*request.binary, *inputs.binary)).describe(),
         "indexes": repr((settings.urls, settings.all_urls, settings.default_url, settings.routes)),
         "files": _file_digests([*request.rules, *([request.base] if request.base else [])]),
     }
@@ -121,6 +131,7 @@ def _dump(resolution: Resolution) -> dict[str, Any]:
         "changes": list(resolution.changes),
         "kept": list(resolution.kept),
         "summary": list(resolution.summary),
+        "binary": list(resolution.binary),
     }
 
 
@@ -148,6 +159,7 @@ def _load(data: dict[str, Any], request: SolveRequest, target: Target, stats: So
         changes=tuple(data["changes"]),
         kept=tuple(data["kept"]),
         summary=tuple(data["summary"]),
+        binary=tuple(data["binary"]),
     )
 
 

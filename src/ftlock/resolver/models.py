@@ -28,6 +28,8 @@ class DistFile:
     size: int | None = None
     metadata_sha256: str | None = None  # PEP 658/714: set when a .metadata file exists
     has_metadata_file: bool = False
+    #: the index claimed a sha256 that is not one (dropped: ``sha256`` is None)
+    invalid_hash: bool = False
 
     @property
     def is_wheel(self) -> bool:

@@ -7,7 +7,6 @@ cache can store the parsed form.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
@@ -17,32 +16,41 @@ from packaging.utils import NormalizedName
 from ftlock.errors import IndexResponseError
 from ftlock.resolver.indexes import redact
 from ftlock.resolver.models import DistFile, ProjectPage
+from ftlock.resolver.untrusted import (
+    file_url_allowed,
+    sha256_or_none,
+    size_or_none,
+    text_or_none,
+    upload_time_or_none,
+)
 
 JSON_CONTENT_TYPE = "application/vnd.pypi.simple.v1+json"
 ACCEPT = f"{JSON_CONTENT_TYPE}, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.1"
 
 
-def _parse_time(value: object) -> float | None:
-    """PEP 700 ``upload-time`` (RFC 3339, UTC) as POSIX seconds."""
-    if isinstance(value, (int, float)):
-        return float(value)
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.timestamp()
+def _hashes(value: object) -> tuple[str | None, bool]:
+    """``(sha256, invalid)`` from a PEP 691 ``hashes`` object: a claimed sha256 that is not
+    64 hex digits is dropped (the file counts as unhashed) and flagged."""
+    if not isinstance(value, dict):
+        return None, value is not None
+    claimed = value.get("sha256")
+    checked = sha256_or_none(claimed)
+    return checked, claimed is not None and checked is None
 
 
 def _metadata_hash(value: object) -> tuple[bool, str | None]:
-    """PEP 714 ``core-metadata`` (or the older name): ``true`` or ``{"sha256": ...}``."""
+    """PEP 714 ``core-metadata`` (or the older name): ``true`` or ``{"sha256": ...}``.
+
+    An advertised hash that is not a sha256 makes the ``.metadata`` file unusable (it could
+    not be checked), so the shortcut is not offered at all."""
     if value is True:
         return True, None
     if isinstance(value, dict):
-        return True, value.get("sha256")
+        claimed = value.get("sha256")
+        if claimed is None:
+            return True, None
+        checked = sha256_or_none(claimed)
+        return (True, checked) if checked is not None else (False, None)
     return False, None
 
 
@@ -60,32 +68,42 @@ def parse_json_page(body: bytes, url: str, name: NormalizedName, index_url: str)
 
 
 def _json_file(entry: dict[str, Any], page_url: str) -> DistFile | None:
-    """One PEP 691 ``files`` entry; None when it is malformed (skipped, as pip does)."""
-    try:
-        filename = entry["filename"]
-        file_url = entry["url"]
-        if not file_url.startswith(("https://", "http://")):
-            file_url = urljoin(page_url, file_url)
-        urlsplit(file_url)  # a broken URL raises ValueError: the entry is skipped
-        yanked = entry.get("yanked", False)
-        has_meta, meta_hash = _metadata_hash(
-            entry.get("core-metadata", entry.get("dist-info-metadata", False))
-        )
-        size = entry.get("size")
-        return DistFile(
-            filename=filename,
-            url=file_url,
-            sha256=(entry.get("hashes") or {}).get("sha256"),
-            requires_python=entry.get("requires-python") or None,
-            yanked=bool(yanked),
-            yanked_reason=yanked if isinstance(yanked, str) and yanked else None,
-            upload_time=_parse_time(entry.get("upload-time")),
-            size=size if isinstance(size, int) else None,
-            metadata_sha256=meta_hash,
-            has_metadata_file=has_meta,
-        )
-    except (KeyError, TypeError, AttributeError, ValueError):  # ValueError: a broken URL
+    """One PEP 691 ``files`` entry; None when it is malformed (skipped, as pip does).
+
+    Every field is checked for type and shape (:mod:`ftlock.resolver.untrusted`): a value
+    of the wrong type is dropped (optional fields) or skips the entry (filename, url)."""
+    if not isinstance(entry, dict):
         return None
+    filename, file_url = entry.get("filename"), entry.get("url")
+    if not isinstance(filename, str) or not isinstance(file_url, str) or not filename:
+        return None
+    if "/" in filename or "\\" in filename or any(ch in filename for ch in "\r\n\x00"):
+        return None
+    try:
+        file_url = urljoin(page_url, file_url)
+        urlsplit(file_url)  # a broken URL raises ValueError: the entry is skipped
+    except ValueError:
+        return None
+    if not file_url_allowed(file_url, page_url):
+        return None
+    yanked = entry.get("yanked", False)
+    has_meta, meta_hash = _metadata_hash(
+        entry.get("core-metadata", entry.get("dist-info-metadata", False))
+    )
+    sha256, invalid = _hashes(entry.get("hashes"))
+    return DistFile(
+        filename=filename,
+        url=file_url,
+        sha256=sha256,
+        requires_python=text_or_none(entry.get("requires-python")),
+        yanked=yanked is True or (isinstance(yanked, str) and yanked != ""),
+        yanked_reason=text_or_none(yanked),
+        upload_time=upload_time_or_none(entry.get("upload-time")),
+        size=size_or_none(entry.get("size")),
+        metadata_sha256=meta_hash,
+        has_metadata_file=has_meta,
+        invalid_hash=invalid,
+    )
 
 
 class _AnchorParser(HTMLParser):
@@ -133,26 +151,34 @@ def parse_html_page(body: bytes, url: str, name: NormalizedName, index_url: str)
             absolute, fragment = urldefrag(urljoin(base, href))
         except ValueError:  # a broken URL (unclosed [IPv6 literal): skipped, as pip does
             continue
+        if not file_url_allowed(absolute, url):
+            continue
         filename = unquote(urlsplit(absolute).path.rsplit("/", 1)[-1]) or text
+        if not filename or "/" in filename or any(ch in filename for ch in "\r\n\x00"):
+            continue
         sha256 = None
+        invalid = False
         if fragment.startswith("sha256="):
-            sha256 = fragment.removeprefix("sha256=")
+            sha256 = sha256_or_none(fragment.removeprefix("sha256="))
+            invalid = sha256 is None
         yanked_attr = attrs.get("data-yanked")
         meta_attr = attrs.get("data-core-metadata", attrs.get("data-dist-info-metadata"))
         has_meta = meta_attr is not None and meta_attr != "false"
         meta_hash = None
         if meta_attr and meta_attr.startswith("sha256="):
-            meta_hash = meta_attr.removeprefix("sha256=")
+            meta_hash = sha256_or_none(meta_attr.removeprefix("sha256="))
+            has_meta = meta_hash is not None
         files.append(
             DistFile(
                 filename=filename,
                 url=absolute,
                 sha256=sha256,
-                requires_python=attrs.get("data-requires-python") or None,
+                requires_python=text_or_none(attrs.get("data-requires-python")),
                 yanked="data-yanked" in attrs,  # PEP 592: the attribute may have no value
-                yanked_reason=yanked_attr or None,
+                yanked_reason=text_or_none(yanked_attr),
                 metadata_sha256=meta_hash,
                 has_metadata_file=has_meta,
+                invalid_hash=invalid,
             )
         )
     return ProjectPage.of(name, index_url, files)

@@ -2,10 +2,19 @@
 
 It does no I/O itself beyond asking :class:`CandidateFinder` and the metadata callable,
 which are backed by caches and a prefetching pool (:mod:`ftlock.resolver.solve`).
-Preference order follows pip's hard-won heuristics so real ML stacks do not backtrack for
-minutes: Requires-Python first, then direct references, then ``==`` pins, then whatever
-caused the last backtrack, then shallow (user-requested) before deep, then bounded before
-free.
+
+Which package to decide next follows current pip, then uv, so real ML stacks do not
+backtrack for minutes: Requires-Python first, then the packages of the last conflict
+(pip's backtrack causes), then packages that kept conflicting (promoted by
+:mod:`ftlock.resolver.backtracking`); packages those conflicts blamed come last.  Among the
+rest: direct references, ``==`` pins, then upper-bounded requirements (``torch<2.2``: they
+rule versions of their dependencies out early, before an unbounded sibling pins
+``numpy`` 2 and sends the solver backtracking through bystanders), then shallow before
+deep, then the user's order.
+
+Which versions are candidates — newest first, pre-releases by pip's rule
+(:mod:`ftlock.resolver.prereleases`), yanked ones only for ``==`` pins — is decided in
+:meth:`Provider.find_matches`.
 """
 
 from __future__ import annotations
@@ -14,7 +23,7 @@ import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Literal, Union
+from typing import TYPE_CHECKING, Any, Union
 
 from packaging.markers import Marker
 from packaging.requirements import InvalidRequirement
@@ -26,22 +35,27 @@ from resolvelib import AbstractProvider
 
 import ftlock.resolver.resolvelib_compat  # noqa: F401  - cycle-safe result building
 
-from ftlock.errors import MetadataError
+from ftlock.resolver.untrusted import parse_pep508
+from ftlock.errors import FtlockError, MetadataError, ProjectNotFound
 from ftlock.resolver.candidates import (
     PYTHON,
     AbsentCandidate,
     Candidate,
     CandidateFinder,
+    ProjectCandidates,
     PythonCandidate,
     Requirement,
 )
+from ftlock.resolver.backtracking import ConflictTracker, culprits
 from ftlock.resolver.models import Metadata
+from ftlock.resolver.prereleases import DEFAULT, Prerelease, admits_prereleases
 from ftlock.resolver.target import Target
 
 if TYPE_CHECKING:  # pragma: no cover
     from ftlock.knowledge.engine import Knowledge
 
-Prerelease = Literal["allow", "if-necessary", "explicit"]
+__all__ = ["Dependencies", "Prerelease", "Provider", "parse_requirement", "target_dependencies"]
+
 AnyCandidate = Union[Candidate, PythonCandidate]
 
 
@@ -57,7 +71,7 @@ class Dependencies:
 def parse_requirement(text: str) -> PkgRequirement | None:
     """PEP 508 parsing is slow and the same strings recur across versions: memoise."""
     try:
-        return PkgRequirement(text)
+        return parse_pep508(text)
     except InvalidRequirement:
         return None
 
@@ -99,13 +113,14 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
         target: Target,
         user_requirements: Sequence[Requirement],
         constraints: Mapping[str, SpecifierSet] | None = None,
-        prerelease: Prerelease = "explicit",
+        prerelease: Prerelease = DEFAULT,
         on_dependencies: Callable[[Candidate, list[Requirement]], None] | None = None,
         on_candidates: Callable[[str, list[Candidate]], None] | None = None,
         knowledge: Knowledge | None = None,
         preferred: Mapping[str, Version] | None = None,
         wheels_only: frozenset[str] = frozenset(),
         installed: Mapping[str, Version] | None = None,
+        conflicts: ConflictTracker | None = None,
     ) -> None:
         # base environment versions: knowledge rules they already break are left alone
         self.installed = dict(installed or {})
@@ -116,6 +131,13 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
         self.knowledge = knowledge
         self.preferred = dict(preferred or {})
         self._dependencies: dict[Any, list[Requirement]] = {}
+        # the order learnt from earlier attempts of this solve (ftlock.resolver.backtracking)
+        self.conflicts = conflicts if conflicts is not None else ConflictTracker()
+        # transitive requirements on projects no index has: a conflict like any other,
+        # named in the explanation when every alternative failed
+        self.missing: dict[str, str] = {}
+        self._agreement: dict[tuple[Requirement, Requirement], bool] = {}
+        self._prereleases: dict[tuple[str, tuple[str, ...]], bool] = {}
         self.finder = finder
         self.metadata = metadata
         self.target = target
@@ -147,6 +169,9 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
         information: Mapping[str, Iterator[Any]],
         backtrack_causes: Sequence[Any],
     ) -> Iterable[str]:
+        """Requires-Python alone; else the unsatisfied packages of the last conflict (pip:
+        the conflict cannot be solved while they wait); else packages that kept
+        conflicting in earlier attempts (uv); else everything, for :meth:`get_preference`."""
         identifiers = list(identifiers)
         if PYTHON in identifiers:
             return [PYTHON]
@@ -154,7 +179,10 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
             c.parent.identifier for c in backtrack_causes if c.parent is not None
         }
         narrowed = [i for i in identifiers if i in causes]
-        return narrowed or identifiers
+        if narrowed:
+            return narrowed
+        promoted = self.conflicts.promoted
+        return [i for i in identifiers if i in promoted] or identifiers
 
     def get_preference(
         self,
@@ -179,11 +207,14 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
         self._depth[identifier] = min(self._depth.get(identifier, math.inf), depth)
         return (
             only_rules,  # decided last, after every real requirement had its chance
+            identifier in self.conflicts.demoted,  # after the packages they kept blocking
             not direct,
             not pinned,
+            # before depth and the user's order: ``torch<2.2`` listed late must still be
+            # decided before an unbounded sibling pins numpy 2 (issue 14, item 7)
+            not bounded,
             depth,
             self._user_order.get(identifier, math.inf),
-            not bounded,
             identifier,
         )
 
@@ -217,35 +248,44 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
             return [candidate]
         constraint = self.constraints.get(name, SpecifierSet())
         specs = [r.specifier for r in reqs] + [constraint]
+        project = self._project_candidates(identifier, name)
+        if project is None:
+            return []
         exact_pins = {
             s.version for r in reqs for s in r.specifier if s.operator in ("==", "===")
         }
-        allow_pre = self.prerelease == "allow" or any(s.prereleases for s in specs if len(s))
-        project = self.finder.candidates(name)
-
-        def select(prereleases: bool) -> Iterator[Candidate]:
-            for cand in project:
-                full = acceptable(cand, prereleases)
-                if full is not None:
-                    yield full
-
         preferred = self.preferred.get(name)
-
         wheels_only = name in self.wheels_only
+
+        def fits(cand: Candidate) -> bool:
+            """Allowed for this solve and inside every requirement, pre-release or not."""
+            if wheels_only and cand.version != preferred and not any(f.is_wheel for f in cand.files):
+                return False
+            if not all(s.contains(cand.version, prereleases=True) for s in specs):
+                return False
+            return not any(r.excludes(cand.version) for r in excluding)
+
+        memo_key = (name, tuple(sorted(str(s) for s in specs if len(s)))
+                    + tuple(str(r.exclude) for r in excluding))
+        allow_pre = self._prereleases.get(memo_key)
+        if allow_pre is None:
+            allow_pre = self._prereleases[memo_key] = admits_prereleases(
+                self.prerelease,
+                specs,
+                lambda: any(not c.version.is_prerelease and fits(c) for c in project),
+            )
 
         def acceptable(cand: Candidate, prereleases: bool) -> Candidate | None:
             if cand.yanked and not self._pinned_to(cand, exact_pins):
                 return None
-            if wheels_only and cand.version != preferred and not any(f.is_wheel for f in cand.files):
+            if cand.version.is_prerelease and not prereleases:
                 return None
-            if not all(s.contains(cand.version, prereleases=prereleases) for s in specs):
-                return None
-            if any(r.excludes(cand.version) for r in excluding):
+            if not fits(cand):
                 return None
             full = cand.with_extras(extras) if extras else cand
             return None if full.key in bad else full
 
-        def ordered(prereleases: bool) -> Iterator[Candidate]:
+        def ordered() -> Iterator[Candidate]:
             """Newest first — except a preferred version (an existing pin, an installed
             package), which is tried before anything else while it still fits.  It is
             looked up directly: scanning down to it on every call would be quadratic on
@@ -256,23 +296,56 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
                 first = acceptable(exact, True) if exact is not None else None
                 if first is not None:
                     yield first
-            for candidate in select(prereleases):
-                if first is None or candidate.version != preferred:
+            for cand in project:
+                candidate = acceptable(cand, allow_pre)
+                if candidate is not None and (first is None or candidate.version != preferred):
                     yield candidate
 
         def matches() -> Iterator[Candidate]:
             found = False
-            for candidate in ordered(allow_pre):
+            for candidate in ordered():
                 if not found and self._on_candidates is not None:
                     self._on_candidates(identifier, [candidate])
                 found = True
                 yield candidate
-            if not found and self.prerelease == "if-necessary" and not allow_pre:
-                yield from ordered(True)
 
         # resolvelib takes a factory and iterates it lazily: versions the solver never
         # reaches are never checked against the target.
         return matches  # type: ignore[return-value]
+
+    def _project_candidates(self, identifier: str, name: str) -> ProjectCandidates | None:
+        """The project's candidates; None when no index has the project and something
+        other than the user asked for it, so that the solver backtracks (pip and uv do).
+        A top-level requirement on it can never be met: that error stands as it is."""
+        try:
+            return self.finder.candidates(name)
+        except ProjectNotFound as exc:
+            if identifier in self._user_order or name in self._user_order:
+                raise
+            self.missing[name] = str(exc)
+            return None
+
+    def culprits(self, criterion: Any, candidate: Any) -> set[str]:
+        """The decided packages that got ``candidate`` rejected (see
+        :func:`ftlock.resolver.backtracking.culprits`)."""
+        return culprits(criterion, candidate, self._agree)
+
+    def _agree(self, first: Requirement, second: Requirement) -> bool:
+        """Whether a version of the project satisfies both requirements.  Every version
+        on its page counts, installable on the target or not: in doubt, they agree and
+        nobody is blamed."""
+        key = (first, second)
+        found = self._agreement.get(key)
+        if found is None:
+            try:
+                versions = self.finder.candidates(first.name).versions()
+            except FtlockError:
+                versions = ()
+            found = not versions or any(
+                first.accepts_version(v) and second.accepts_version(v) for v in versions
+            )
+            self._agreement[key] = found
+        return found
 
     @staticmethod
     def _pinned_to(candidate: Candidate, pins: set[str]) -> bool:

@@ -17,7 +17,13 @@ import zlib
 from collections.abc import Callable
 from typing import BinaryIO
 
+from ftlock.errors import MetadataError
+from ftlock.resolver.untrusted import MAX_CENTRAL_DIRECTORY_BYTES, MAX_METADATA_BYTES
+
 TAIL = 64 * 1024
+#: All range requests for one wheel together: the directory, METADATA and some slack.
+#: A central directory that claims gigabytes makes ftlock stop here, not fetch them.
+RANGE_BUDGET = MAX_CENTRAL_DIRECTORY_BYTES + MAX_METADATA_BYTES + 4 * TAIL
 MIN_FETCH = 64 * 1024
 READ_BEHIND = 64 * 1024
 
@@ -25,11 +31,16 @@ _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 
 
 class RangeNotSupported(Exception):
-    """The server answered a range request with the whole body (or refused it)."""
+    """The server answered a range request with the whole body (or refused it); ``body``
+    is that whole body, in whatever form the fetcher keeps it, or None."""
 
-    def __init__(self, body: bytes | None = None) -> None:
+    def __init__(self, body: object = None) -> None:
         super().__init__("range requests not supported")
         self.body = body
+
+
+class TooLarge(MetadataError):
+    """An archive asks ftlock to read or inflate more than a limit allows."""
 
 
 # fetch(range_header) -> (status, content_range_header_or_None, body)
@@ -42,6 +53,7 @@ class SparseRemoteFile(io.RawIOBase):
         self._fetch = fetch
         self._chunks: list[tuple[int, bytes]] = []
         self._pos = 0
+        self.fetched = 0  # bytes asked for so far, against RANGE_BUDGET
         status, content_range, body = fetch(f"bytes=-{TAIL}")
         if status == 200:
             raise RangeNotSupported(body)
@@ -87,6 +99,13 @@ class SparseRemoteFile(io.RawIOBase):
         # before it, behind RECORD (about as long as the directory).  One request for both
         # instead of two saves a round trip for big wheels (transformers, torch, numpy).
         fetch_start = max(0, start - (end - start) - READ_BEHIND)
+        if end - start > RANGE_BUDGET - self.fetched:
+            raise TooLarge(
+                f"the wheel's directory asks for {end - start} more bytes; ftlock reads at most "
+                f"{RANGE_BUDGET >> 20} MiB of a wheel to find its metadata"
+            )
+        fetch_start = max(fetch_start, start - (RANGE_BUDGET - self.fetched - (fetch_end - start)))
+        self.fetched += fetch_end - fetch_start
         status, content_range, body = self._fetch(f"bytes={fetch_start}-{fetch_end - 1}")
         match = _CONTENT_RANGE.match(content_range or "")
         if (
@@ -110,8 +129,28 @@ _LOCAL = struct.Struct("<4s5H3L2H")  # local file header
 _EOCD_SIG, _CENTRAL_SIG, _LOCAL_SIG = b"PK\x05\x06", b"PK\x01\x02", b"PK\x03\x04"
 
 
-def read_member(file: BinaryIO, choose: Callable[[list[str]], str]) -> bytes | None:
-    """The bytes of the member ``choose(names)`` picks, or None to let zipfile do it."""
+def check_central_directory(file: BinaryIO, source: str) -> None:
+    """Refuse an archive whose central directory (as its end records claim, ZIP64
+    included) is larger than :data:`MAX_CENTRAL_DIRECTORY_BYTES`, before zipfile reads it
+    into memory."""
+    import zipfile  # noqa: PLC0415 - only on the fallback paths
+
+    try:
+        end = zipfile._EndRecData(file)  # type: ignore[attr-defined]
+    except (OSError, struct.error, ValueError):
+        return  # zipfile gives the proper error
+    if end is not None and end[zipfile._ECD_SIZE] > MAX_CENTRAL_DIRECTORY_BYTES:  # type: ignore[attr-defined]
+        raise TooLarge(
+            f"{source}: its zip directory claims {end[zipfile._ECD_SIZE]} bytes, more than the "  # type: ignore[attr-defined]
+            f"{MAX_CENTRAL_DIRECTORY_BYTES >> 20} MiB ftlock reads"
+        )
+
+
+def read_member(
+    file: BinaryIO, choose: Callable[[list[str]], str], source: str = "archive"
+) -> bytes | None:
+    """The bytes of the member ``choose(names)`` picks, or None to let zipfile do it.
+    Raises :class:`TooLarge` for a directory or member over the limits."""
     size = file.seek(0, io.SEEK_END)
     tail_len = min(size, TAIL)  # what SparseRemoteFile already holds; wheels carry no comment
     file.seek(size - tail_len)
@@ -124,6 +163,11 @@ def read_member(file: BinaryIO, choose: Callable[[list[str]], str]) -> bytes | N
         return None  # multi-disk or ZIP64
     if cd_offset + cd_size != size - tail_len + at:
         return None  # data prepended to the archive: let zipfile work out the offsets
+    if cd_size > MAX_CENTRAL_DIRECTORY_BYTES:
+        raise TooLarge(
+            f"{source}: its zip directory claims {cd_size} bytes, more than the "
+            f"{MAX_CENTRAL_DIRECTORY_BYTES >> 20} MiB ftlock reads"
+        )
     file.seek(cd_offset)
     directory = file.read(cd_size)
     found: dict[str, tuple[int, int, int, int, int, int]] = {}
@@ -143,9 +187,12 @@ def read_member(file: BinaryIO, choose: Callable[[list[str]], str]) -> bytes | N
         pos += _CENTRAL.size + name_len + extra_len + comment_len
     if not found:
         return None  # zipfile gives the proper error
-    flags, method, crc, comp_size, raw_size, offset = found[choose(list(found))]
+    chosen = choose(list(found))
+    flags, method, crc, comp_size, raw_size, offset = found[chosen]
     if flags & 0x1 or method not in (0, 8) or 0xFFFFFFFF in (comp_size, raw_size, offset):
         return None
+    if raw_size > MAX_METADATA_BYTES or comp_size > MAX_METADATA_BYTES:
+        raise TooLarge(f"{source}: {chosen} is larger than {MAX_METADATA_BYTES >> 20} MiB")
     file.seek(offset)
     local = file.read(_LOCAL.size)
     if len(local) != _LOCAL.size or local[:4] != _LOCAL_SIG:
@@ -154,10 +201,12 @@ def read_member(file: BinaryIO, choose: Callable[[list[str]], str]) -> bytes | N
     file.seek(offset + _LOCAL.size + name_len + extra_len)
     data = file.read(comp_size)
     if method == 8:
-        try:
-            data = zlib.decompressobj(-15).decompress(data)
+        try:  # inflate no further than the limit, whatever the header claimed
+            data = zlib.decompressobj(-15).decompress(data, MAX_METADATA_BYTES + 1)
         except zlib.error:
             return None
+        if len(data) > MAX_METADATA_BYTES:
+            raise TooLarge(f"{source}: {chosen} is larger than {MAX_METADATA_BYTES >> 20} MiB")
     if len(data) != raw_size or zlib.crc32(data) != crc:
         return None
     return data

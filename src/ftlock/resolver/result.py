@@ -36,6 +36,9 @@ class SolveRequest:
     prerelease: Prerelease | None = None
     exclude_newer: datetime | None = None
     no_build: bool = False
+    # pip's --only-binary/--no-binary as (flag, value) in command-line order; requirement
+    # files' option lines apply after them (ftlock.resolver.formats)
+    binary: tuple[tuple[str, str], ...] = ()
     cache_dir: Path | None = None
     no_cache: bool = False
     offline: bool = False
@@ -103,5 +106,7 @@ class Resolution:
     changes: tuple[str, ...] = ()  # with a base: what changes and why, for a person
     kept: tuple[str, ...] = ()  # with --output-full: base packages not from the index
     summary: tuple[str, ...] = ()  # for a person on stderr: e.g. which torch build and why
+    # the effective --only-binary/--no-binary policy, as flags (FormatControl.describe)
+    binary: tuple[str, ...] = ()
 
 

@@ -24,24 +24,66 @@ from ftlock.errors import UsageError
 if TYPE_CHECKING:  # pragma: no cover
     from packaging import tags
 
-# Oldest and newest glibc a ``linux_*`` target is assumed to have.  ``linux_x86_64`` means
-# a manylinux_2_28 machine (as uv's ``x86_64-unknown-linux-gnu`` does): it is what current
+# The glibc a ``linux_*`` target is assumed to have.  ``linux_x86_64`` means a
+# manylinux_2_28 machine (as uv's ``x86_64-unknown-linux-gnu`` does): it is what current
 # CUDA wheels need and every supported distribution provides it.
 DEFAULT_GLIBC = (2, 28)
-_MANYLINUX_LEGACY = {(2, 5): "manylinux1", (2, 12): "manylinux2010", (2, 17): "manylinux2014"}
+# Version numbers in platform names above this are typos (or hostile): a target's tag list
+# grows with the number, so ``manylinux_2_99999999999…`` would never finish.
+MAX_MINOR = 99
+OLDEST_GLIBC = (2, 5)  # manylinux1, the first manylinux
+
+_ARCH = "x86_64|i686|aarch64|armv7l|ppc64le|ppc64|s390x|riscv64"
+# pip's and PEP 600's legacy names: the glibc each stands for, and the CPUs it was defined for
+LEGACY_MANYLINUX = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
+_LEGACY_ARCHES = {
+    "manylinux1": frozenset({"x86_64", "i686"}),
+    "manylinux2010": frozenset({"x86_64", "i686"}),
+    "manylinux2014": frozenset({"x86_64", "i686", "aarch64", "armv7l", "ppc64", "ppc64le", "s390x"}),
+}
+_MANYLINUX_LEGACY = {glibc: legacy for legacy, glibc in LEGACY_MANYLINUX.items()}
 
 PLATFORM_ALIASES = {
     "linux": "linux_x86_64",
-    "linux_x86_64": "linux_x86_64",
-    "linux_aarch64": "linux_aarch64",
     "windows": "win_amd64",
-    "win_amd64": "win_amd64",
     "macos": "macosx_14_0_arm64",
 }
 
-_MANYLINUX_RE = re.compile(r"^manylinux_(\d+)_(\d+)_(x86_64|aarch64)$")
-_LINUX_RE = re.compile(r"^linux_(x86_64|aarch64)$")
+_MANYLINUX_RE = re.compile(rf"^manylinux_(\d+)_(\d+)_({_ARCH})$")
+_LEGACY_RE = re.compile(rf"^(manylinux1|manylinux2010|manylinux2014)_({_ARCH})$")
+_MUSLLINUX_RE = re.compile(rf"^musllinux_(\d+)_(\d+)_({_ARCH})$")
+_LINUX_RE = re.compile(rf"^linux_({_ARCH})$")
 _MACOS_RE = re.compile(r"^macosx_(\d+)_(\d+)_(arm64|x86_64|universal2)$")
+# Windows wheel platform -> platform.machine() there
+_WINDOWS = {"win_amd64": "AMD64", "win32": "x86", "win_arm64": "ARM64"}
+
+#: What each accepted ``--platform`` form means (shown by ``--help`` and in errors).
+PLATFORM_HELP = (
+    "linux_x86_64 or linux_aarch64 (= manylinux_2_28), manylinux_2_N_ARCH (glibc 2.N: "
+    "manylinux wheels up to 2_N), manylinux2014_ARCH (= manylinux_2_17), manylinux2010_ARCH "
+    "(= manylinux_2_12), manylinux1_ARCH (= manylinux_2_5), musllinux_1_N_ARCH (musl 1.N, "
+    "e.g. Alpine), macosx_X_Y_ARCH (macOS X.Y: wheels built for X.Y or older; ARCH arm64, "
+    "x86_64 or universal2), win_amd64, win32, win_arm64. Linux ARCH: x86_64, aarch64, "
+    "i686, armv7l, ppc64le, ppc64, s390x, riscv64"
+)
+
+
+def _shown(text: str) -> str:
+    """A user's value for an error line: quoted, and cut short when it is huge."""
+    return repr(text if len(text) <= 60 else text[:57] + "...")
+
+
+def _numbers(text: str, major: str, minor: str, what: str, low: tuple[int, int]) -> tuple[int, int]:
+    """``(major, minor)`` of a platform name, refusing absurd numbers before converting them
+    (a thousand-digit number must fail at once, not after building its tag list)."""
+    if len(major) > 2 or len(minor) > 2:
+        raise UsageError(
+            f"--platform {_shown(text)}: {what} version out of range (each number at most {MAX_MINOR})"
+        )
+    version = (int(major), int(minor))
+    if version < low:
+        raise UsageError(f"--platform {_shown(text)}: {what} {major}.{minor} is older than {low[0]}.{low[1]}")
+    return version
 
 
 @dataclass(frozen=True)
@@ -94,42 +136,66 @@ class PythonTarget:
 class PlatformTarget:
     """An operating system and CPU, with the wheel platform tags that install there."""
 
-    name: str  # as the user wrote it, normalised (e.g. ``linux_x86_64``)
+    name: str  # as the user wrote it, normalised (e.g. ``linux_x86_64``, ``manylinux2014_x86_64``)
     system: str  # Linux | Darwin | Windows
-    machine: str  # x86_64 | aarch64 | arm64 | AMD64
+    machine: str  # platform.machine() there: x86_64 | aarch64 | arm64 | AMD64 | x86 | ARM64 | …
     platform_tags: tuple[str, ...]
 
     @classmethod
     def parse(cls, text: str) -> PlatformTarget:
-        raw = text.strip().lower().replace("-", "_")
+        """Every platform name pip's ``--platform`` takes that means an installable target
+        (see :data:`PLATFORM_HELP`); legacy manylinux names stand for their glibc."""
+        raw = text.strip().lower().replace("-", "_").replace(".", "_")
         key = PLATFORM_ALIASES.get(raw, raw)
         if m := _LINUX_RE.match(key):
             return cls._linux(key, m.group(1), DEFAULT_GLIBC)
         if m := _MANYLINUX_RE.match(key):
-            return cls._linux(key, m.group(3), (int(m.group(1)), int(m.group(2))))
+            glibc = _numbers(text, m.group(1), m.group(2), "glibc", OLDEST_GLIBC)
+            if glibc[0] != 2:
+                raise UsageError(f"--platform {_shown(text)}: manylinux_2_N is the only glibc series (2.5 to 2.{MAX_MINOR})")
+            return cls._linux(key, m.group(3), glibc)
+        if m := _LEGACY_RE.match(key):
+            legacy, arch = m.group(1), m.group(2)
+            if arch not in _LEGACY_ARCHES[legacy]:
+                raise UsageError(
+                    f"--platform {_shown(text)}: {legacy} is defined only for "
+                    f"{', '.join(sorted(_LEGACY_ARCHES[legacy]))}; use manylinux_2_N_{arch}"
+                )
+            return cls._linux(key, arch, LEGACY_MANYLINUX[legacy])
+        if m := _MUSLLINUX_RE.match(key):
+            musl = _numbers(text, m.group(1), m.group(2), "musl", (1, 0))
+            if musl[0] != 1:
+                raise UsageError(f"--platform {_shown(text)}: musllinux_1_N is the only musl series")
+            return cls._musl(key, m.group(3), musl)
         if m := _MACOS_RE.match(key):
             arch = m.group(3)
-            version = (int(m.group(1)), int(m.group(2)))
+            version = _numbers(text, m.group(1), m.group(2), "macOS", (10, 0))
             from packaging import tags  # noqa: PLC0415 - kept off the solve cache's path
 
             plats = tuple(tags.mac_platforms(version, arch))
             machine = "arm64" if arch in ("arm64", "universal2") else "x86_64"
             return cls(key, "Darwin", machine, plats)
-        if key == "win_amd64":
-            return cls(key, "Windows", "AMD64", ("win_amd64",))
-        raise UsageError(
-            f"--platform {text!r}: unknown platform; use one of linux_x86_64, linux_aarch64, "
-            "manylinux_2_28_x86_64 (any manylinux_2_N), macosx_14_0_arm64 (any macosx_X_Y_ARCH), win_amd64"
-        )
+        if key in _WINDOWS:
+            return cls(key, "Windows", _WINDOWS[key], (key,))
+        raise UsageError(f"--platform {_shown(text)}: unknown platform; use one of {PLATFORM_HELP}")
 
     @classmethod
     def _linux(cls, name: str, arch: str, glibc: tuple[int, int]) -> PlatformTarget:
+        """A glibc Linux: every manylinux tag up to ``glibc`` (legacy aliases included where
+        they are defined for ``arch``), newest first, then the plain ``linux_ARCH``."""
         plats: list[str] = []
-        for minor in range(glibc[1], 4, -1):
+        for minor in range(glibc[1], OLDEST_GLIBC[1] - 1, -1):
             plats.append(f"manylinux_{glibc[0]}_{minor}_{arch}")
             legacy = _MANYLINUX_LEGACY.get((glibc[0], minor))
-            if legacy and (arch == "x86_64" or legacy == "manylinux2014"):
+            if legacy and arch in _LEGACY_ARCHES[legacy]:
                 plats.append(f"{legacy}_{arch}")
+        plats.append(f"linux_{arch}")
+        return cls(name, "Linux", arch, tuple(plats))
+
+    @classmethod
+    def _musl(cls, name: str, arch: str, musl: tuple[int, int]) -> PlatformTarget:
+        """A musl Linux (Alpine): musllinux tags up to ``musl``; manylinux wheels need glibc."""
+        plats = [f"musllinux_{musl[0]}_{minor}_{arch}" for minor in range(musl[1], -1, -1)]
         plats.append(f"linux_{arch}")
         return cls(name, "Linux", arch, tuple(plats))
 
