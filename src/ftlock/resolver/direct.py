@@ -8,14 +8,13 @@ it like a package with a single version.
 from __future__ import annotations
 
 import hashlib
-import io
 import shutil
 import subprocess
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import TYPE_CHECKING
-from urllib.parse import unquote, urlsplit, urlunsplit
+from typing import TYPE_CHECKING, BinaryIO
+from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 from urllib.request import url2pathname
 
 from packaging.utils import canonicalize_name
@@ -36,6 +35,16 @@ from ftlock.resolver.models import DistFile, Metadata
 
 if TYPE_CHECKING:  # pragma: no cover
     from ftlock.resolver.buildenv import BuildEnvironments
+
+
+def _hash_file(fh: BinaryIO) -> tuple[str, int]:
+    """sha256 and size of an open local file, read in blocks (a local wheel may be GiBs)."""
+    digest, size = hashlib.sha256(), 0
+    for block in iter(lambda: fh.read(1024 * 1024), b""):
+        digest.update(block)
+        size += len(block)
+    fh.seek(0)
+    return digest.hexdigest(), size
 
 
 def looks_like_path(text: str) -> bool:
@@ -89,12 +98,19 @@ class DirectResolver:
                 name = canonicalize_name(metadata.name)
                 return Candidate(name, _version(metadata, str(path)), (), None, url=url), metadata
             try:
-                body = path.read_bytes()
+                body: BinaryIO = open(path, "rb")  # noqa: SIM115 - closed below
             except OSError as exc:
                 raise UsageError(f"{path}: cannot read ({exc.strerror})") from None
-        else:
-            body = self.http.get(url).body
-        sha256 = hashlib.sha256(body).hexdigest()
+            sha256, size = _hash_file(body)
+        else:  # streamed to a temporary file and hashed on the way, like any download
+            downloaded = self.http.download(url, what=f"file {filename}")
+            body, sha256, size = downloaded.file, downloaded.sha256, downloaded.size
+        with body:
+            return self._archive(url, parts, filename, body, sha256, size)
+
+    def _archive(
+        self, url: str, parts: SplitResult, filename: str, body: BinaryIO, sha256: str, size: int
+    ) -> tuple[Candidate, Metadata]:
         for item in parts.fragment.split("&"):  # name @ URL#sha256=... : pip checks it, so do we
             if item.startswith("sha256=") and item.removeprefix("sha256=").lower() != sha256:
                 raise HashMismatch(
@@ -102,11 +118,12 @@ class DirectResolver:
                     f"({item.removeprefix('sha256=')[:12]}…); refusing to use it"
                 )
         clean = urlunsplit((parts.scheme, parts.netloc, parts.path, parts.query, ""))
-        file = DistFile(filename=filename, url=clean, sha256=sha256, size=len(body))
+        file = DistFile(filename=filename, url=clean, sha256=sha256, size=size)
         if filename.endswith(".whl"):
             try:
                 project = filename.split("-")[0]
-                metadata = read_wheel_metadata(io.BytesIO(body), project, redact(url))
+                body.seek(0)
+                metadata = read_wheel_metadata(body, project, redact(url))
             except zipfile.BadZipFile as exc:
                 raise MetadataError(f"{redact(url)}: not a valid wheel ({exc})") from None
         elif filename.endswith((".tar.gz", ".zip")):

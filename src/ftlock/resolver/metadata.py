@@ -85,12 +85,13 @@ def decode_metadata(raw: bytes | str) -> str:
 def read_headers(raw: bytes | str) -> dict[str, list[str]]:
     """The header fields of core metadata (METADATA / PKG-INFO), by lower-cased name.
 
-    As lenient as pip: the headers end at the first empty line; a line starting with
-    whitespace continues the previous value; so does any other line that is not a header,
-    since old setuptools wrote a description's newlines into ``Summary:`` unindented, and
-    reading such a line as the start of the body (as ``email`` does) would silently drop
-    every ``Requires-Dist`` after it.  Nothing here raises: the caller decides what a
-    missing field means.
+    At least as lenient as pip: any bytes decode; the headers end at the first empty line;
+    a line starting with whitespace continues the previous value.  One step further: any
+    other line that is not a header continues the previous value too.  Old setuptools wrote
+    a description's newlines into ``Summary:`` unindented, and reading such a line as the
+    start of the body (as ``email``, hence pip, does) silently drops every
+    ``Requires-Dist`` after it.  Nothing here raises: the caller decides what a missing
+    field means.
     """
     fields: list[tuple[str, list[str]]] = []  # (lower-cased name, its lines)
     for line in _NEWLINE.split(decode_metadata(raw).lstrip("\ufeff")):
