@@ -232,7 +232,9 @@ _BOUNDED = (
 )
 
 
-def run_bounded(*args: str, tmp_path: Path, timeout: float = 90) -> subprocess.CompletedProcess[str]:
+def run_bounded(
+    *args: str, tmp_path: Path, timeout: float = 90, output: bool = True
+) -> subprocess.CompletedProcess[str]:
     """``ftlock ARGS`` in a child whose address space is limited to ADDRESS_SPACE."""
     env = {
         **os.environ,
@@ -242,7 +244,7 @@ def run_bounded(*args: str, tmp_path: Path, timeout: float = 90) -> subprocess.C
     command = [
         sys.executable, "-c", _BOUNDED.format(limit=ADDRESS_SPACE),
         "solve", *args, "--python", "3.11", "--platform", "linux_x86_64",
-        "--cache-dir", str(tmp_path / "cache"), "-o", str(tmp_path / "out.txt"),
+        "--cache-dir", str(tmp_path / "cache"), *(["-o", str(tmp_path / "out.txt")] if output else []),
     ]
     return subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout)
 
@@ -556,8 +558,71 @@ def test_a_version_of_thousands_of_digits_in_requires_dist_is_one_error_line(
     result = ftlock("solve", "app", index=index)
 
     # an unparseable Requires-Dist entry is skipped, as pip does; never a traceback
-    assert "Traceback" not in result.stderr
-    assert result.exit_code in (0, 1)
+    assert result.exit_code == 0, result.stderr
+    assert [line for line in result.lock.splitlines() if "==" in line] == ["app==1.0 \\"]
+
+
+# --------------------------------------------------------------------------------------
+# bad input: one error line, exit 2, quickly, nothing written
+# --------------------------------------------------------------------------------------
+
+
+def _chain(tmp_path: Path) -> list[str]:
+    for i in range(2000):
+        (tmp_path / f"c{i}.txt").write_text(f"-r c{i + 1}.txt\n")
+    (tmp_path / "c2000.txt").write_text("app\n")
+    return ["-r", str(tmp_path / "c0.txt")]
+
+
+def _laughs(tmp_path: Path) -> list[str]:
+    for i in range(40):
+        (tmp_path / f"b{i}.txt").write_text(f"-r b{i + 1}.txt\n-c b{i + 1}.txt\n")
+    (tmp_path / "b40.txt").write_text("app\n")
+    return ["-r", str(tmp_path / "b0.txt")]
+
+
+def _overwrite(tmp_path: Path) -> list[str]:
+    (tmp_path / "reqs.txt").write_text("app\n")
+    return ["-r", str(tmp_path / "reqs.txt"), "-o", str(tmp_path / "reqs.txt")]
+
+
+@pytest.mark.parametrize(
+    ("make_args", "message"),
+    [
+        (lambda t: ["app==" + "1" * 5000], "has a number longer than 64 digits"),
+        (lambda t: ["app", "--exclude-newer", "9999-12-31T23:00:00-05:00"], "is outside the years 1-9999 in UTC"),
+        (lambda t: ["app", "--exclude-newer", "0001-01-01T00:00+05:00"], "is outside the years 1-9999 in UTC"),
+        (lambda t: ["app", "--timeout", "nan"], "is not a finite number of seconds"),
+        (lambda t: ["app", "--timeout", "inf"], "is not a finite number of seconds"),
+        (lambda t: ["app", "--timeout", "-1"], "is less than 0.1"),
+        (lambda t: ["app", "--page-ttl", "nan"], "is not a finite number of seconds"),
+        (lambda t: ["-r", "/dev/zero"], "/dev/zero: larger than 16 MiB; not a requirements file"),
+        (lambda t: ["app", "--base", "/dev/zero"], "/dev/zero: larger than 16 MiB; not a requirements file"),
+        (_chain, "-r/-c includes nested more than 64 deep"),
+        (_laughs, "more than 1,000 requirement files read in all"),
+        (_overwrite, "is also an input file; write the lock somewhere else"),
+    ],
+    ids=[
+        "5000-digit-version", "exclude-newer-after-9999", "exclude-newer-before-1", "timeout-nan",
+        "timeout-inf", "timeout-negative", "page-ttl-nan", "r-dev-zero", "base-dev-zero",
+        "r-chain-2000-deep", "r-billion-laughs", "o-names-an-input",
+    ],
+)
+def test_bad_input_is_one_error_line_with_exit_code_2(evil, tmp_path, make_args, message):
+    args = make_args(tmp_path)
+    if "-o" not in args:
+        args += ["-o", str(tmp_path / "out.txt")]
+    started = time.monotonic()
+
+    result = run_bounded(*args, "--index-url", evil.url, tmp_path=tmp_path, output=False)
+
+    assert result.returncode == 2, result.stderr
+    assert message in one_error_line(result.stderr)
+    assert time.monotonic() - started < 20
+    assert evil.requests == []
+    assert not (tmp_path / "out.txt").exists()
+    if (tmp_path / "reqs.txt").exists():
+        assert (tmp_path / "reqs.txt").read_text() == "app\n"
 
 
 json_values = st.recursive(
