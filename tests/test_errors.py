@@ -9,7 +9,7 @@ import tarfile
 
 import pytest
 
-from tests.support.dists import build_sdist, build_wheel
+from tests.support.dists import SAFE_EXTRACT, build_sdist, build_wheel
 
 
 def error_line(result) -> str:  # type: ignore[no-untyped-def]
@@ -259,7 +259,7 @@ def test_a_direct_reference_whose_name_is_another_project_is_a_usage_error(
 ):
     sdist = build_sdist(tmp_path / "sdists", "mine", "0.3", pep517_backend=True)
     with tarfile.open(sdist) as tf:
-        tf.extractall(tmp_path / "src", filter="data")
+        tf.extractall(tmp_path / "src", **SAFE_EXTRACT)
     tree = tmp_path / "src" / "mine-0.3"
 
     result = ftlock("solve", f"other @ {tree.as_uri()}", index=index)

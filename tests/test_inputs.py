@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.dists import BACKEND_LOG_ENV, build_sdist, build_wheel, sha256_file
+from tests.support.dists import BACKEND_LOG_ENV, SAFE_EXTRACT, build_sdist, build_wheel, sha256_file
 from tests.support.locks import entry, pins
 
 
@@ -255,7 +255,7 @@ def _source_tree(tmp_path: Path, name: str, version: str, requires_dist: list[st
         tmp_path / "sdists", name, version, requires_dist=requires_dist, pep517_backend=True
     )
     with tarfile.open(sdist) as tf:
-        tf.extractall(tmp_path / "src", filter="data")
+        tf.extractall(tmp_path / "src", **SAFE_EXTRACT)
     (tree,) = (tmp_path / "src").iterdir()
     return tree
 

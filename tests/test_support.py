@@ -23,6 +23,7 @@ import pytest
 
 from tests.conftest import IndexFactory
 from tests.support.dists import (
+    SAFE_EXTRACT,
     BACKEND_LOG_ENV,
     build_sdist,
     build_wheel,
@@ -48,7 +49,7 @@ def _parse_metadata(data: bytes) -> email.message.Message:
 def _extract(tf: tarfile.TarFile, dest: Path) -> None:
     """extractall with the safe "data" filter where this Python has it."""
     if hasattr(tarfile, "data_filter"):
-        tf.extractall(dest, filter="data")
+        tf.extractall(dest, **SAFE_EXTRACT)
     else:  # pragma: no cover - Python < 3.10.12
         tf.extractall(dest)
 

@@ -62,6 +62,11 @@ BACKEND_LOG_ENV = "FTLOCK_TEST_BACKEND_LOG"
 # --------------------------------------------------------------------------
 
 
+#: ``tarfile`` extraction with the ``data`` filter where this Python has it (3.10.12+,
+#: 3.11.4+), so tests that unpack an sdist run on every Python the project supports.
+SAFE_EXTRACT: dict[str, str] = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+
+
 def sha256_bytes(data: bytes) -> str:
     """Hex sha256 of ``data`` (the format used by indexes and lockfiles)."""
     return hashlib.sha256(data).hexdigest()
