@@ -11,6 +11,7 @@ from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
+import msgspec
 from packaging.utils import NormalizedName
 
 from ftlock.errors import IndexResponseError
@@ -54,7 +55,37 @@ def _metadata_hash(value: object) -> tuple[bool, str | None]:
     return False, None
 
 
+class _Entry(msgspec.Struct):
+    """A PEP 691 ``files`` entry with only the fields ftlock reads, each of any JSON type:
+    msgspec skips the rest without building dicts (2–5x faster than ``json.loads`` on real
+    pages), and every value is still checked by :func:`_dist_file`."""
+
+    filename: Any = None
+    url: Any = None
+    hashes: Any = None
+    requires_python: Any = msgspec.field(default=None, name="requires-python")
+    yanked: Any = False
+    upload_time: Any = msgspec.field(default=None, name="upload-time")
+    size: Any = None
+    core_metadata: Any = msgspec.field(default=msgspec.UNSET, name="core-metadata")
+    dist_info_metadata: Any = msgspec.field(default=False, name="dist-info-metadata")
+
+
+class _Page(msgspec.Struct):
+    files: list[_Entry]
+
+
+_DECODER = msgspec.json.Decoder(_Page)
+
+
 def parse_json_page(body: bytes, url: str, name: NormalizedName, index_url: str) -> ProjectPage:
+    try:
+        entries: list[Any] = _DECODER.decode(body).files
+        return ProjectPage(
+            name, index_url, entries, lambda e: e.filename, lambda e: _struct_file(e, url)
+        )
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        pass  # not the usual shape (an entry that is not an object, …): the lenient path
     try:
         data = json.loads(body)
         entries = data["files"]
@@ -67,14 +98,39 @@ def parse_json_page(body: bytes, url: str, name: NormalizedName, index_url: str)
     )
 
 
+def _struct_file(entry: _Entry, page_url: str) -> DistFile | None:
+    core = entry.core_metadata
+    return _dist_file(
+        page_url, entry.filename, entry.url, entry.hashes, entry.requires_python, entry.yanked,
+        entry.upload_time, entry.size, entry.dist_info_metadata if core is msgspec.UNSET else core,
+    )
+
+
 def _json_file(entry: dict[str, Any], page_url: str) -> DistFile | None:
+    if not isinstance(entry, dict):
+        return None
+    return _dist_file(
+        page_url, entry.get("filename"), entry.get("url"), entry.get("hashes"),
+        entry.get("requires-python"), entry.get("yanked", False), entry.get("upload-time"),
+        entry.get("size"), entry.get("core-metadata", entry.get("dist-info-metadata", False)),
+    )
+
+
+def _dist_file(
+    page_url: str,
+    filename: object,
+    file_url: object,
+    hashes: object,
+    requires_python: object,
+    yanked: object,
+    upload_time: object,
+    size: object,
+    core_metadata: object,
+) -> DistFile | None:
     """One PEP 691 ``files`` entry; None when it is malformed (skipped, as pip does).
 
     Every field is checked for type and shape (:mod:`ftlock.resolver.untrusted`): a value
     of the wrong type is dropped (optional fields) or skips the entry (filename, url)."""
-    if not isinstance(entry, dict):
-        return None
-    filename, file_url = entry.get("filename"), entry.get("url")
     if not isinstance(filename, str) or not isinstance(file_url, str) or not filename:
         return None
     if "/" in filename or "\\" in filename or any(ch in filename for ch in "\r\n\x00"):
@@ -86,20 +142,17 @@ def _json_file(entry: dict[str, Any], page_url: str) -> DistFile | None:
         return None
     if not file_url_allowed(file_url, page_url):
         return None
-    yanked = entry.get("yanked", False)
-    has_meta, meta_hash = _metadata_hash(
-        entry.get("core-metadata", entry.get("dist-info-metadata", False))
-    )
-    sha256, invalid = _hashes(entry.get("hashes"))
+    has_meta, meta_hash = _metadata_hash(core_metadata)
+    sha256, invalid = _hashes(hashes)
     return DistFile(
         filename=filename,
         url=file_url,
         sha256=sha256,
-        requires_python=text_or_none(entry.get("requires-python")),
+        requires_python=text_or_none(requires_python),
         yanked=yanked is True or (isinstance(yanked, str) and yanked != ""),
         yanked_reason=text_or_none(yanked),
-        upload_time=upload_time_or_none(entry.get("upload-time")),
-        size=size_or_none(entry.get("size")),
+        upload_time=upload_time_or_none(upload_time),
+        size=size_or_none(size),
         metadata_sha256=meta_hash,
         has_metadata_file=has_meta,
         invalid_hash=invalid,
