@@ -50,7 +50,7 @@ def test_a_request_on_a_colab_base_changes_exactly_what_it_must_and_says_why(col
     assert changes == [
         "~ datasets 2.14.4 -> 3.6.0 (you requested datasets==3.6.0; fsspec 2025.3.0 forbids "
         "datasets<2.14.6,>=2.5.0 by knowledge rule datasets-2.14-fsspec-2023.10-localfilesystem; "
-        "fsspec 2025.3.0 forbids datasets<2.18.0,>=2.0.0 by knowledge rule "
+        "fsspec 2025.3.0 forbids datasets<2.19.0,>=2.0.0 by knowledge rule "
         "datasets-2.17-fsspec-2023.12-glob-double-star)",
         "~ fsspec 2025.3.2 -> 2025.3.0 (gcsfs 2025.3.0 requires fsspec==2025.3.0; "
         "datasets 3.6.0 requires fsspec[http]<=2025.3.0,>=2023.1.0)",

@@ -12,7 +12,7 @@ from packaging.version import Version
 
 from ftlock.knowledge.engine import Knowledge, TargetFacts
 from ftlock.knowledge.loader import KnowledgeError, builtin_rules, load_file
-from ftlock.knowledge.models import ConflictRule, MetadataRule, RequiresRule
+from ftlock.knowledge.models import AbiRule, ConflictRule, MetadataRule, RequiresRule
 from tests.support.dists import build_wheel
 
 RULE = "unsloth-2024.7-peft-0.12-zero-qkv"
@@ -316,7 +316,7 @@ def test_kb_list_and_show_describe_the_rules(ftlock):
 
     assert listed.exit_code == 0
     assert any(line.startswith(RULE) for line in listed.stdout.splitlines())
-    assert "sources: ['https://github.com/unslothai/unsloth/issues/804']" in shown.stdout
+    assert "Sources:  https://github.com/unslothai/unsloth/issues/804" in shown.stdout.splitlines()
 
 
 # -- one generated scenario per built-in rule ---------------------------------------------------
@@ -338,6 +338,15 @@ def _version_in(spec: str) -> str:
     raise AssertionError(f"no test version inside {spec!r}")
 
 
+def _class_member(rule, name: str) -> dict:  # type: ignore[no-untyped-def]
+    """For a class rule (kind abi): the example's other packages are built as members of
+    the class — a compiled wheel requiring the library, uploaded before the cut-off (the
+    local index's default upload time, 2024-01-01, is before every cut-off)."""
+    if not isinstance(rule, AbiRule) or name == rule.library.name:
+        return {}
+    return {"tag": "cp37-abi3-manylinux_2_17_x86_64", "requires_dist": [rule.library.name]}
+
+
 @pytest.mark.parametrize("item", builtin_rules(), ids=lambda item: item.rule.id)
 def test_builtin_rule_scenario(item, local_index, dists_dir, ftlock, tmp_path):  # type: ignore[no-untyped-def]
     """Each rule's example: check reports the bad set and passes the good one; a solve that
@@ -355,7 +364,7 @@ def test_builtin_rule_scenario(item, local_index, dists_dir, ftlock, tmp_path): 
             versions.setdefault(dep.name, set()).add(_version_in(str(dep.specifier)))
     for name, found in versions.items():
         for version in found:
-            index.add(build_wheel(dists_dir, name, version))
+            index.add(build_wheel(dists_dir, name, version, **_class_member(rule, name)))
     flags: list[str] = [f"--feature={f}" for f in example.features]
     if example.gpu:
         flags.append(f"--gpu={example.gpu}")

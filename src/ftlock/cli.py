@@ -87,6 +87,12 @@ PLATFORM_HELP = (
     "universal2), win_amd64, win32, win_arm64. Linux ARCH: x86_64, aarch64, i686, armv7l, "
     "ppc64le, ppc64, s390x, riscv64. Default: this machine."
 )
+ISOLATED_HELP = (
+    "Ignore pip's configuration altogether: its files and PIP_* variables (index-url, "
+    "extra-index-url, constraint, trusted-host, cert). Without it, pip's indexes are used "
+    "and pip's constraint files apply as if given with -c, because pip install applies them "
+    "to the lock too."
+)
 ONLY_BINARY_HELP = (
     "Use only wheels for these projects: ':all:', ':none:' or comma-separated names "
     "(repeatable; pip's rules and order: a name overrides ':all:' given before it). Versions "
@@ -201,7 +207,7 @@ def main() -> None:
 @click.option("-i", "--index-url", default=None, callback=_parse_index_url, help=INDEX_HELP)
 @click.option("--extra-index-url", multiple=True, help="More indexes, asked in order after --index-url; each project still comes from the first index that has it.")
 @click.option("--allow-insecure-host", "allow_insecure_hosts", multiple=True, metavar="HOST", help="Allow plain http to HOST (or HOST:PORT); repeatable. Without it only https and loopback (localhost, 127.0.0.1, ::1) are used; pip's trusted-host is honoured too.")
-@click.option("--prerelease", type=click.Choice(["allow", "if-necessary", "explicit"]), default=None, help="Pre-releases: 'explicit' (default, like pip) only when a specifier names one; 'if-necessary' also when nothing else fits; 'allow' always.")
+@click.option("--prerelease", type=click.Choice(["allow", "if-necessary", "explicit"]), default=None, help="Pre-releases: 'if-necessary' (default, pip's rule) when a specifier names one or no final release fits; 'explicit' only when a specifier names one; 'allow' always.")
 @click.option("--exclude-newer", callback=_parse_date, default=None, metavar="DATE", help="Ignore files uploaded after DATE (YYYY-MM-DD or RFC 3339, UTC); files with no upload time are ignored too.")
 @click.option("--no-build", is_flag=True, help="Never run a PEP 517 build to learn an sdist's metadata; fail naming the package instead.")
 @click.option("--only-binary", "only_binary", multiple=True, metavar="NAMES", help=ONLY_BINARY_HELP)
@@ -212,14 +218,15 @@ def main() -> None:
 @click.option("--refresh", is_flag=True, help="Refetch every index page, however fresh the cached copy.")
 @click.option("--page-ttl", type=_Seconds(0), default=600.0, show_default=True, help="Seconds a cached index page is used without refetching.")
 @click.option("--no-solve-cache", is_flag=True, help="Run the solver even when the same solve is cached and every index page it read is unchanged and fresh (the answer would be the same).")
+@click.option("--isolated", is_flag=True, help=ISOLATED_HELP)
 @click.option("--concurrency", type=click.IntRange(1, 128), default=16, show_default=True, help="Parallel HTTP requests.")
 @click.option("--timeout", type=_Seconds(0.1), default=30.0, show_default=True, help="Seconds before an HTTP request times out.")
 @click.option("--retries", type=click.IntRange(0, 20), default=3, show_default=True, help="Retries for transient HTTP failures.")
-@click.option("--base", type=click.Path(path_type=Path, readable=False), default=None, metavar="FREEZE", help="Solve on top of an existing environment (`pip freeze` output): every installed package stays and keeps its version unless the request forces a change; the lock holds only what to install or change.")
+@click.option("--base", type=click.Path(path_type=Path, readable=False), default=None, metavar="FREEZE", help="Solve on top of an existing environment (`pip freeze --all` output; without --all, pip, setuptools and wheel count as installed at an unknown version): every installed package stays and keeps its version unless the request forces a change; the lock holds only what to install or change.")
 @click.option("--base-python", default=None, metavar="PATH", help="Like --base, reading a live interpreter's installed packages and their metadata.")
 @click.option("--keep-base", is_flag=True, help="With --base: never change an installed package (fail naming the one in the way).")
 @click.option("--output-full", is_flag=True, help="With --base: lock the whole resulting environment instead of only the changes.")
-@click.option("--gpu", default=None, metavar="NAME", help="Target GPU (see `ftlock gpus`; `ftlock probe` prints this machine's): chooses a torch build with kernels for it and applies GPU-specific knowledge rules. `cpu`: CPU builds of torch.")
+@click.option("--gpu", default=None, metavar="NAME", help="Target GPU (see `ftlock gpus`): chooses a torch build with kernels for it and applies GPU-specific knowledge rules. `cpu`: CPU builds of torch. `auto`: this machine's GPU and driver (nvidia-smi), failing when there is none.")
 @click.option("--cuda-driver", "cuda_driver", default=None, metavar="VERSION", help="The target's NVIDIA driver, e.g. 535.104.05: the torch build must be one it can run (natively or through CUDA minor-version compatibility).")
 @click.option("--cuda", "cuda", default=None, metavar="X.Y", help="Instead of --cuda-driver: the highest CUDA release the target's driver supports (what nvidia-smi shows), e.g. 12.2.")
 @click.option("--torch-index", "torch_index", default=None, metavar="URL", help="Take torch, torchvision, torchaudio (and triton, if it has them) from this index, e.g. https://download.pytorch.org/whl/cu126; default: chosen from --gpu/--cuda-driver.")
@@ -230,6 +237,7 @@ def main() -> None:
 @click.option("--rules", "rules", multiple=True, type=click.Path(path_type=Path), metavar="PATH", help="Also apply the rules in this TOML file or directory (a team's own knowledge; see docs/knowledge.md).")
 @click.option("--no-knowledge", is_flag=True, help="Solve without the knowledge overlay (the lock header names the rules that would have applied).")
 @click.option("--ignore-rule", "ignore_rules", multiple=True, metavar="ID", help="Turn one knowledge rule off (repeatable; see `ftlock kb list`).")
+@click.option("--strict-rules", "strict_rules", is_flag=True, help="Fail when your own exact pins (both sides ==) form a pair a knowledge rule knows is broken; without it they are locked with a warning (for CI).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress or summary on stderr.")
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging and full tracebacks.")
 def solve(requirements: tuple[str, ...], output: str | None, quiet: bool, verbose: bool, **options) -> None:  # type: ignore[no-untyped-def]
@@ -296,6 +304,8 @@ def solve(requirements: tuple[str, ...], output: str | None, quiet: bool, verbos
     for warning in resolution.warnings:
         click.echo(f"warning: {warning}", err=True)
     if not quiet:
+        for note in resolution.notes:
+            click.echo(f"note: {note}", err=True)
         for line in resolution.summary:
             click.echo(line, err=True)
     if resolution.changes and not quiet:
@@ -319,8 +329,17 @@ def solve(requirements: tuple[str, ...], output: str | None, quiet: bool, verbos
 def _with_progress(request, quiet: bool):  # type: ignore[no-untyped-def]
     from ftlock.resolver.solve import solve as run_solve
 
-    if quiet or not sys.stderr.isatty():
+    if quiet:
         return run_solve(request)
+    if not sys.stderr.isatty():
+        from ftlock.progress import LogProgress, is_log
+
+        if not is_log(sys.stderr):  # in-process callers (tests, main(args)) read it whole
+            return run_solve(request)
+        # a log (CI): a plain line every few seconds, nothing for a quick solve
+
+        with LogProgress(lambda line: click.echo(line, err=True)) as progress:
+            return run_solve(request, on_progress=progress)
     from rich.console import Console
 
     console = Console(stderr=True)
@@ -372,6 +391,20 @@ def check(file: Path | None, python: str | None, platform: str | None, gpu: str 
 
     try:
         live = python is not None and ("/" in python or Path(python).exists())
+        if not live and file is not None:
+            # a lock ftlock wrote records its target: check against that, not the defaults
+            from ftlock import lock_target
+
+            recorded = lock_target.read(file)
+            if recorded is not None:
+                python = python or recorded.python
+                platform = platform or recorded.platform
+                gpu = gpu or recorded.gpu
+                if not (cuda_driver or cuda):
+                    cuda_driver, cuda = recorded.cuda_driver, recorded.cuda
+                features = features or recorded.features
+                if fmt != "json":
+                    click.echo(f"note: target read from the lock header: {recorded.describe()}", err=True)
         if live:
             version, installed = audit_mod.read_live_environment(python)  # type: ignore[arg-type]
             target = Target.from_options(version, platform)
@@ -406,7 +439,11 @@ def check(file: Path | None, python: str | None, platform: str | None, gpu: str 
                 session.index.prefetch(name)
             metadata_of = _index_metadata(session)
         try:
-            report = audit_mod.audit(installed, target, knowledge, metadata_of, complete or live)
+            report = audit_mod.audit(
+                installed, target, knowledge, metadata_of, complete or live,
+                files_of=_index_files(session) if session is not None else None,
+                freeze=not live,
+            )
         finally:
             if session is not None:
                 session.close()
@@ -429,9 +466,25 @@ def check(file: Path | None, python: str | None, platform: str | None, gpu: str 
                 f"note: no index metadata for {', '.join(report.unknown)} (checked against rules only)",
                 err=True,
             )
+        for line in report.unlisted:
+            click.echo(f"note: {line}", err=True)
         errors = sum(p.severity == "error" for p in report.problems)
         click.echo(f"{report.checked} packages checked, {errors} problem(s)", err=True)
     sys.exit(1 if report.failed else 0)
+
+
+def _index_files(session):  # type: ignore[no-untyped-def]
+    """(name, version) -> that version's files for the target (what class rules read)."""
+    from ftlock.errors import FtlockError as _Err
+
+    def lookup(name: str, version):  # type: ignore[no-untyped-def]
+        try:
+            candidate = session.finder.candidates(name).get(version)
+        except _Err:
+            return None
+        return candidate.files if candidate is not None else None
+
+    return lookup
 
 
 def _index_metadata(session):  # type: ignore[no-untyped-def]
@@ -466,9 +519,10 @@ def kb_list() -> None:
         rules = builtin_rules()
     except FtlockError as exc:
         _fail(exc)
-    for item in rules:
-        r = item.rule
-        click.echo(f"{r.id:<55} {r.kind:<9} {r.severity:<5} {', '.join(r.packages):<32} {r.summary}")
+    from ftlock.knowledge.render import table
+
+    for line in table(rules):
+        click.echo(line)
     click.echo(f"{len(rules)} rules", err=True)
 
 
@@ -478,12 +532,12 @@ def kb_show(rule_id: str) -> None:
     """Everything about one rule, sources included."""
     from ftlock.knowledge.loader import builtin_rules
 
+    from ftlock.knowledge.render import describe
+
     for item in builtin_rules():
         if item.rule.id == rule_id:
-            data = item.rule.model_dump(mode="json", by_alias=True, exclude_defaults=False)
-            click.echo(f"file: {item.file}")
-            for key, value in data.items():
-                click.echo(f"{key}: {value}")
+            for line in describe(item):
+                click.echo(line)
             return
     _fail(UsageError(f"no rule {rule_id!r}; see `ftlock kb list`"))
 
@@ -502,6 +556,81 @@ def kb_lint(paths: tuple[Path, ...]) -> None:
     except FtlockError as exc:
         _fail(exc)
     click.echo(f"ok: {count} rules valid")
+
+
+@kb.command("prove")
+@click.argument("rule_ids", nargs=-1, metavar="RULE...")
+@click.option("--all", "every", is_flag=True, help="Every rule (built-in and --rules).")
+@click.option("--rules", "rules", multiple=True, type=click.Path(path_type=Path), metavar="PATH", help="Also load the rules in this TOML file or directory.")
+@click.option("--python", "python", default=None, metavar="PATH", help="Interpreter to build the environments from (default: the one running ftlock).")
+@click.option("--installer", type=click.Choice(["auto", "uv", "pip"]), default="auto", show_default=True, help="auto: uv when it is installed, else pip.")
+@click.option("-i", "--index-url", default=None, callback=_parse_index_url, help="Index to solve and install the examples from (default: as for solve).")
+@click.option("--extra-index-url", multiple=True, help="More indexes.")
+@click.option("--allow-insecure-host", "allow_insecure_hosts", multiple=True, metavar="HOST", help="Allow plain http to HOST (as for solve).")
+@click.option("--exclude-newer", callback=_parse_date, default=None, metavar="DATE", help="Solve the examples as of DATE (the packages they do not pin).")
+@click.option("--cache-dir", type=click.Path(path_type=Path), default=None, help="Cache directory (index pages, and the installer's wheel cache under verify/).")
+@click.option("--keep", type=click.Path(path_type=Path, file_okay=False), default=None, metavar="DIR", help="Keep each environment as DIR/RULE/bad and DIR/RULE/good.")
+@click.option("--timeout", type=_Seconds(1), default=600.0, show_default=True, help="Seconds one probe may run.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON on stdout (the table goes to stderr).")
+@click.option("-v", "--verbose", is_flag=True, help="Full tracebacks.")
+def kb_prove(rule_ids: tuple[str, ...], every: bool, rules: tuple[Path, ...], python: str | None, installer: str, index_url: str | None, extra_index_url: tuple[str, ...], allow_insecure_hosts: tuple[str, ...], exclude_newer, cache_dir: Path | None, keep: Path | None, timeout: float, as_json: bool, verbose: bool) -> None:  # type: ignore[no-untyped-def]
+    """Run each rule's probe on its bad and good example, each installed in a throwaway
+    environment: `proven` (bad fails with the symptom, good passes), `not reproduced`,
+    `needs GPU`, `no probe` or `error` (an example does not solve or install here).
+
+    Exit 0 when every rule that could be run here is proven, else 1.
+
+    \b
+    Example:
+      ftlock kb prove trl-0.7-transformers-4.39-top-k-top-p-filtering
+      ftlock kb prove --all --json > proofs.json
+    """
+    import json
+
+    from ftlock.knowledge.loader import load_rules
+    from ftlock.verify.prove import ERROR, NOT_REPRODUCED, ProveOptions, Prover
+    from ftlock.verify.report import FAIL, PASS, SKIP, Row, render
+    from ftlock.verify.report import console as make_console
+    from ftlock.verify.runner import detect_gpus
+
+    err = make_console(stderr=True)
+    out = err if as_json else make_console()
+    try:
+        if every and rule_ids:
+            raise UsageError("give rule ids or --all, not both")
+        if not every and not rule_ids:
+            raise UsageError("name the rules to prove (see `ftlock kb list`) or give --all")
+        loaded = load_rules(rules)
+        by_id = {item.rule.id: item for item in loaded}
+        unknown = [r for r in rule_ids if r not in by_id]
+        if unknown:
+            raise UsageError(f"no rule {unknown[0]!r}; see `ftlock kb list`")
+        chosen = list(loaded) if every else [by_id[r] for r in dict.fromkeys(rule_ids)]
+        options = ProveOptions(
+            python=python, installer=installer, cache_dir=cache_dir, index_url=index_url,
+            extra_index_urls=extra_index_url, allow_insecure_hosts=allow_insecure_hosts,
+            exclude_newer=exclude_newer, rules=rules, keep=keep, timeout=timeout,
+        )
+        prover = Prover(options, detect_gpus(), on_step=(lambda text: err.print(f"  {text}", markup=False, highlight=False)) if verbose else None)
+        proofs = []
+        for item in chosen:
+            proof = prover.prove(item)
+            proofs.append(proof)
+            if item.rule.probe is not None:
+                err.print(f"{proof.status:<15} {proof.rule} ({proof.seconds:.0f}s){': ' + proof.detail if proof.detail else ''}", markup=False, highlight=False)
+    except FtlockError as exc:
+        _fail(exc, verbose)
+        return
+    status_of = {"proven": PASS, NOT_REPRODUCED: FAIL, ERROR: FAIL}
+    rows = [Row(p.rule, status_of.get(p.status, SKIP), p.seconds, p.detail, label=p.status) for p in proofs]
+    render(rows, out, title="ftlock kb prove")
+    if as_json:
+        click.echo(json.dumps([p.to_json() for p in proofs], indent=2))
+    counts: dict[str, int] = {}
+    for p in proofs:
+        counts[p.status] = counts.get(p.status, 0) + 1
+    click.echo(", ".join(f"{n} {s}" for s, n in counts.items()), err=True)
+    sys.exit(1 if any(p.status in (NOT_REPRODUCED, ERROR) for p in proofs) else 0)
 
 
 @main.command()
@@ -523,7 +652,8 @@ def probe() -> None:
 
     \b
     Example:
-      ftlock solve --model gemma3 $(ftlock probe) -o ft.txt
+      flags=$(ftlock probe) && ftlock solve --model gemma3 $flags -o ft.txt
+      ftlock solve --model gemma3 --gpu auto -o ft.txt      # the same, in one command
     """
     from ftlock.knowledge.cuda import DriverSupport
     from ftlock.probe import probe as run_probe
@@ -601,6 +731,8 @@ def models() -> None:
 @click.option("--prerelease", type=click.Choice(["allow", "if-necessary", "explicit"]), default=None, help="Pre-release policy (overrides tool.ftlock.prerelease).")
 @click.option("--allow-insecure-host", "allow_insecure_hosts", multiple=True, metavar="HOST", help="Allow plain http to HOST (as for solve).")
 @click.option("--no-build", is_flag=True, help="Never run a PEP 517 build to learn an sdist's metadata.")
+@click.option("--isolated", is_flag=True, help=ISOLATED_HELP)
+@click.option("--strict-rules", "strict_rules", is_flag=True, help="Fail when the configured exact pins break a knowledge rule (as tool.ftlock.strict-rules = true).")
 @click.option("--only-binary", "only_binary", multiple=True, metavar="NAMES", help="As for solve; with --no-binary, replaces tool.ftlock.only-binary/no-binary.")
 @click.option("--no-binary", "no_binary", multiple=True, metavar="NAMES", help="As for solve; with --only-binary, replaces tool.ftlock.only-binary/no-binary.")
 @click.option("--cache-dir", type=click.Path(path_type=Path), default=None, help="Cache directory.")
@@ -608,7 +740,7 @@ def models() -> None:
 @click.option("--offline", is_flag=True, help="Resolve from the cache alone.")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors (and, with --check, stale locks).")
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging and full tracebacks.")
-def lock_command(config_file: Path | None, targets: tuple[str, ...], check: bool, refresh: bool, upgrade: bool, upgrade_packages: tuple[str, ...], requirement_files: tuple[str, ...], constraint_files: tuple[str, ...], output: str | None, lock_format: str | None, python: str | None, platform: str | None, gpu: str | None, features: tuple[str, ...], index_url: str | None, extra_index_url: tuple[str, ...], exclude_newer, prerelease: str | None, allow_insecure_hosts: tuple[str, ...], no_build: bool, only_binary: tuple[str, ...], no_binary: tuple[str, ...], cache_dir: Path | None, no_cache: bool, offline: bool, quiet: bool, verbose: bool) -> None:  # type: ignore[no-untyped-def]
+def lock_command(config_file: Path | None, targets: tuple[str, ...], check: bool, refresh: bool, upgrade: bool, upgrade_packages: tuple[str, ...], requirement_files: tuple[str, ...], constraint_files: tuple[str, ...], output: str | None, lock_format: str | None, python: str | None, platform: str | None, gpu: str | None, features: tuple[str, ...], index_url: str | None, extra_index_url: tuple[str, ...], exclude_newer, prerelease: str | None, allow_insecure_hosts: tuple[str, ...], no_build: bool, isolated: bool, strict_rules: bool, only_binary: tuple[str, ...], no_binary: tuple[str, ...], cache_dir: Path | None, no_cache: bool, offline: bool, quiet: bool, verbose: bool) -> None:  # type: ignore[no-untyped-def]
     """Write the lock of every target configured in pyproject.toml ([tool.ftlock]).
 
     Re-locking keeps the current pins wherever they still fit the inputs. --check (for CI
@@ -642,6 +774,7 @@ def lock_command(config_file: Path | None, targets: tuple[str, ...], check: bool
             platform=platform,
             gpu=gpu,
             features=features or None,
+            strict_rules=strict_rules,
             format=lock_format,  # type: ignore[arg-type]
             binary=_binary_options(
                 click.get_current_context().meta.get("ftlock.argv", sys.argv[1:]), only_binary, no_binary
@@ -656,7 +789,7 @@ def lock_command(config_file: Path | None, targets: tuple[str, ...], check: bool
         upgrades = tuple(locking.parse_upgrade(s) for s in upgrade_packages)
         options = locking.RunOptions(
             cache_dir=cache_dir, no_cache=no_cache, offline=offline, refresh=refresh,
-            no_build=no_build, allow_insecure_hosts=allow_insecure_hosts,
+            no_build=no_build, allow_insecure_hosts=allow_insecure_hosts, isolated=isolated,
         )
         if check:
             results = [locking.check_target(project, t, options, refresh=refresh) for t in selected]
@@ -712,6 +845,8 @@ def lock_command(config_file: Path | None, targets: tuple[str, ...], check: bool
             click.echo(f"warning: {warning}", err=True)
         for warning in item.resolution.warnings:
             click.echo(f"warning: {item.target.name}: {warning}", err=True)
+        for note in item.resolution.notes if not quiet else ():
+            click.echo(f"note: {item.target.name}: {note}", err=True)
         if quiet:
             continue
         where = project.relative(item.target.output)
@@ -768,6 +903,84 @@ def why_command(name: str, lock_file: Path, every: bool) -> None:
         click.echo(f"  {chain.render(lock)}")
     for note in entry.notes if entry is not None else ():
         click.echo(f"  # {note}")
+
+
+# -- running what was locked (issue 17): verify, kb prove ---------------------------------------
+
+
+@main.command("verify")
+@click.argument("lock_file", metavar="LOCK", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--python", "python", default=None, metavar="PATH", help="The interpreter to build the environment from (default: a local CPython matching the lock's target).")
+@click.option("--keep", type=click.Path(path_type=Path, file_okay=False), default=None, metavar="DIR", help="Create the environment in DIR (new or empty) and keep it, with the smoke checks as scripts in DIR/ftlock-checks.")
+@click.option("--installer", type=click.Choice(["auto", "uv", "pip"]), default="auto", show_default=True, help="auto: uv when it is installed, else pip.")
+@click.option("--model", "model", default=None, metavar="NAME", help="Model family of the tiny smoke-check model (see `ftlock models`; default: the lock's --model, else Llama).")
+@click.option("--cache-dir", type=click.Path(path_type=Path), default=None, help="ftlock's cache directory; the installer's wheel cache is its verify/ folder.")
+@click.option("--dry-run", is_flag=True, help="Say what would be installed and downloaded, and stop.")
+@click.option("--no-smoke", is_flag=True, help="Install, pip check and imports only: no smoke checks.")
+@click.option("--timeout", type=_Seconds(1), default=180.0, show_default=True, help="Seconds one import may take (a smoke check gets five times as long).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout (the table goes to stderr).")
+@click.option("--record", is_flag=True, help="Write LOCK.verified.json beside the lock: the lock's sha256, the machine and every check's result.")
+@click.option("-v", "--verbose", is_flag=True, help="Full tracebacks.")
+def verify_command(lock_file: Path, python: str | None, keep: Path | None, installer: str, model: str | None, cache_dir: Path | None, dry_run: bool, no_smoke: bool, timeout: float, as_json: bool, record: bool, verbose: bool) -> None:
+    """Install LOCK into a throwaway environment and run it: pip check, import every module,
+    a tiny-model LoRA training step (and GPU checks on a GPU machine).
+
+    Exit 0 only when every check passed (skips allowed), 1 when one failed, 2 when the lock
+    cannot be verified on this machine (platform, Python, installer).
+
+    \b
+    Example:
+      ftlock verify ft.txt --dry-run      # what it would download
+      ftlock verify ft.txt --record       # writes ft.txt.verified.json
+    """
+    import json
+
+    from ftlock.verify.report import console as make_console
+    from ftlock.verify.report import render
+    from ftlock.verify.runner import VerifyOptions, verify
+    from ftlock.verify.ui import ConsoleUi
+
+    err = make_console(stderr=True)
+    out = err if as_json else make_console()
+    options = VerifyOptions(
+        python=python, keep=keep, installer=installer, cache_dir=cache_dir, model=model,
+        dry_run=dry_run, import_timeout=timeout, smoke_timeout=timeout * 5, smoke=not no_smoke,
+    )
+    try:
+        from ftlock.lockfile import read_lock
+
+        ui = ConsoleUi(err, tuple(read_lock(lock_file).packages))
+        report = verify(lock_file, options, ui)
+    except FtlockError as exc:
+        _fail(exc, verbose)
+        return
+    if dry_run:
+        if as_json:
+            click.echo(json.dumps(report.to_json(), indent=2))
+        click.echo("dry run: nothing installed", err=True)
+        return
+    render(report.rows, out, title=f"ftlock verify {lock_file.name}")
+    for note in report.notes:
+        click.echo(f"note: {note}", err=True)
+    if as_json:
+        click.echo(json.dumps(report.to_json(), indent=2))
+    if record:
+        try:
+            where = report.record(lock_file)
+        except OSError as exc:
+            click.echo(f"error: cannot write the record: {exc.strerror or exc}", err=True)
+            sys.exit(1)
+        click.echo(f"recorded: {where}", err=True)
+    failed = report.failed
+    summary = (
+        f"{lock_file.name}: verified: {len(report.rows)} checks passed or skipped in {report.seconds:.0f}s"
+        if report.passed
+        else f"{lock_file.name}: FAILED: {len(failed)} of {len(report.rows)} checks (first: {failed[0].check}: {failed[0].detail})"
+        if failed
+        else f"{lock_file.name}: not verified"
+    )
+    click.echo(summary, err=True)
+    sys.exit(0 if report.passed else 1)
 
 
 def run() -> None:

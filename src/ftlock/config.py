@@ -191,6 +191,9 @@ class FtlockConfig(_TargetFields):
     exclude_newer: _dt.datetime | None = None
     prerelease: Prerelease | None = None
     rules: tuple[str, ...] = ()  # a team's own knowledge rule files or directories
+    # a knowledge rule broken by the team's own exact pins fails the lock (CI) instead of
+    # being locked with a warning
+    strict_rules: bool = False
     # pip's --only-binary/--no-binary: ":all:", ":none:" or names (a string or a list)
     only_binary: tuple[str, ...] = ()
     no_binary: tuple[str, ...] = ()
@@ -270,6 +273,7 @@ class Project:
     targets: tuple[Target, ...]
     # --only-binary/--no-binary as ordered (flag, value) pairs (ftlock.resolver.formats)
     binary: tuple[tuple[str, str], ...] = ()
+    strict_rules: bool = False  # tool.ftlock.strict-rules / --strict-rules
 
     def relative(self, path: Path) -> str:
         """``path`` relative to the project root when under it (posix), else as given."""
@@ -310,6 +314,7 @@ class Overrides:
     features: tuple[str, ...] | None = None  # replaces the top-level features
     format: Format | None = None
     binary: tuple[tuple[str, str], ...] | None = None  # replaces only-binary/no-binary
+    strict_rules: bool = False  # --strict-rules: on for this run, whatever the config says
 
 
 def find_config(start: Path | None = None) -> Path:
@@ -506,6 +511,7 @@ def load(config_file: Path | None = None, overrides: Overrides = Overrides()) ->
         rules=tuple(root / r for r in config.rules),
         targets=tuple(targets),
         binary=overrides.binary if overrides.binary is not None else config.binary_options(),
+        strict_rules=overrides.strict_rules or config.strict_rules,
     )
 
 

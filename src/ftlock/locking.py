@@ -42,6 +42,7 @@ class RunOptions:
     timeout: float = 30.0
     retries: int = 3
     page_ttl: float = 600.0
+    isolated: bool = False  # ignore pip's configuration (indexes, constraints)
 
 
 @dataclass
@@ -108,9 +109,11 @@ def solve_request(
         timeout=options.timeout,
         retries=options.retries,
         allow_insecure_hosts=options.allow_insecure_hosts,
+        isolated=options.isolated,
         features=target.features,
         gpu=target.gpu,
         rules=project.rules,
+        strict_rules=project.strict_rules,
         preferred=tuple(sorted((preferred or {}).items())),
     )
 

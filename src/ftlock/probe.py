@@ -93,3 +93,44 @@ def probe() -> list[ProbedGpu]:
     if not gpus:
         raise ProbeError("nvidia-smi lists no GPU on this machine")
     return gpus
+
+
+@dataclass(frozen=True)
+class AutoGpu:
+    """What ``solve --gpu auto`` found on this machine: the flags it stands for."""
+
+    gpu: str  # catalog name, e.g. "a100"
+    driver: str  # e.g. "535.104.05"
+    seen: str  # nvidia-smi's name, e.g. "NVIDIA A100-SXM4-80GB"
+
+    def note(self, driver_given: bool = False) -> str:
+        if driver_given:
+            return f"--gpu auto: this machine's {self.seen}: --gpu {self.gpu} (with the driver given)"
+        return f"--gpu auto: this machine's {self.seen}, driver {self.driver}: --gpu {self.gpu} --cuda-driver {self.driver}"
+
+
+def auto() -> AutoGpu:
+    """This machine's GPU for ``--gpu auto``, or a one-line :class:`ProbeError`.
+
+    Unlike ``$(ftlock probe)`` in a shell — which expands to nothing when probing fails, so
+    the solve silently locks for no GPU — every way this can go wrong stops the solve: no
+    nvidia-smi, a failing one, a GPU outside the catalog, different GPUs on one machine.
+    """
+    try:
+        found = probe()
+    except ProbeError as exc:
+        raise ProbeError(f"--gpu auto: {exc}") from None
+    models = list(dict.fromkeys(g.name for g in found))
+    if len(models) > 1:
+        raise ProbeError(
+            f"--gpu auto: this machine has different GPUs ({', '.join(models)}); "
+            "pass --gpu NAME for the one you train on (`ftlock probe` prints each)"
+        )
+    first = found[0]
+    if first.match is None:
+        cc = f"compute capability {first.compute_capability}" if first.compute_capability else "compute capability not reported"
+        raise ProbeError(
+            f"--gpu auto: {first.name} ({cc}) is not in the GPU catalog; pass --gpu NAME "
+            f"(`ftlock gpus` lists them) and --cuda-driver {first.driver}"
+        )
+    return AutoGpu(first.match.name, first.driver, first.name)

@@ -182,6 +182,7 @@ def build_wheel(
     tag: str = "py3-none-any",
     metadata_version: str = "2.1",
     padding_files: int = 0,
+    module_source: str | None = None,
 ) -> Path:
     """Write a valid wheel into ``dest`` and return its path.
 
@@ -199,7 +200,9 @@ def build_wheel(
     fversion = _file_version(version)
     dist_info = f"{pkg}-{fversion}.dist-info"
 
-    members: list[tuple[str, bytes]] = [(f"{pkg}/__init__.py", _module_source(name, version))]
+    # ``module_source``: the package's own ``__init__.py`` (e.g. one whose import fails)
+    source = module_source.encode() if module_source is not None else _module_source(name, version)
+    members: list[tuple[str, bytes]] = [(f"{pkg}/__init__.py", source)]
     for i in range(padding_files):
         # Seeded per file: deterministic, yet distinct so nothing dedupes.
         blob = random.Random(f"{pkg}-{fversion}-{i}").randbytes(PADDING_FILE_SIZE)

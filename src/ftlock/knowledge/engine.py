@@ -7,13 +7,17 @@ The solver sees rules as ordinary requirements carrying the rule's id:
   rule never pulls a package in, yet the solver backtracks through it like any other
   requirement;
 * a ``requires`` rule A∈X ⇒ B∈Y becomes, once A∈X is pinned, a real requirement B∈Y;
-* a ``metadata`` rule replaces the package's published ``Requires-Dist``/``Requires-Python``.
+* a ``metadata`` rule replaces the package's published ``Requires-Dist``/``Requires-Python``;
+* an ``abi`` rule (a class, :mod:`ftlock.knowledge.classes`) becomes, once a release in the
+  class is pinned, the optional requirement "library ∉ new ABI, if present" — like a
+  conflict, but recognised from the release's facts (its wheels, upload times, metadata).
 
 Only ``error`` rules are enforced; ``warn`` rules are reported against the result.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -21,8 +25,10 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from ftlock.knowledge.classes import ReleaseFacts, in_class
 from ftlock.knowledge.loader import LoadedRule, builtin_rules
 from ftlock.knowledge.models import (
+    AbiRule,
     Condition,
     ConflictRule,
     MetadataRule,
@@ -74,7 +80,7 @@ class TargetFacts:
 class RuleRequirementSpec:
     """A requirement a rule adds when a package version is pinned."""
 
-    rule: ConflictRule | RequiresRule
+    rule: ConflictRule | RequiresRule | AbiRule
     name: str
     specifier: SpecifierSet = field(default_factory=SpecifierSet)
     exclude: SpecifierSet | None = None  # conflict: the version must NOT be in this range
@@ -85,7 +91,7 @@ class RuleRequirementSpec:
 class Violation:
     """A rule broken by a set of installed/pinned versions."""
 
-    rule: ConflictRule | RequiresRule | MetadataRule
+    rule: ConflictRule | RequiresRule | MetadataRule | AbiRule
     packages: tuple[str, ...]  # "name version" of the packages involved
     message: str
 
@@ -131,18 +137,48 @@ class Knowledge:
             for r in self.all_rules
             if enabled and r.rule.id not in self.ignored and self.facts.satisfies(r.rule.when)
         )
+        self._index()
+
+    def _index(self) -> None:
         self._by_package: dict[str, list] = {}
         for rule in self.active:
             for name in rule.packages:
                 self._by_package.setdefault(name, []).append(rule)
+        # class rules concern every project's releases, not the packages they name
+        self.classes = tuple(r for r in self.active if isinstance(r, AbiRule) and r.severity == "error")
+
+    def without(self, rule_ids: Iterable[str]) -> Knowledge:
+        """These rules not enforced, the rest as they are.  Unlike ``--ignore-rule`` this is
+        not the user's choice, so the header does not list them as "NOT applied": the
+        caller says why (the user's own pins, a counterfactual solve)."""
+        drop = frozenset(rule_ids)
+        if not drop & {r.id for r in self.active}:
+            return self
+        clone = copy.copy(self)
+        clone.active = tuple(r for r in self.active if r.id not in drop)
+        clone._index()
+        return clone
 
     def rules_for(self, name: str) -> list:
         return self._by_package.get(canonicalize_name(name), [])
 
     # -- solving -----------------------------------------------------------------------------
-    def requirements_for(self, name: str, version: Version) -> list[RuleRequirementSpec]:
-        """Requirements the enforced rules add once ``name==version`` is pinned."""
+    def requirements_for(
+        self, name: str, version: Version, release: ReleaseFacts | None = None
+    ) -> list[RuleRequirementSpec]:
+        """Requirements the enforced rules add once ``name==version`` is pinned; class
+        rules apply when the ``release`` facts (files, metadata) are given."""
         out: list[RuleRequirementSpec] = []
+        if release is not None:
+            for rule in self.classes:
+                if in_class(rule, name, version, release):
+                    if self._pinned_by_user(rule, name, version):
+                        continue  # the user's own pair: reported, not enforced
+                    out.append(
+                        RuleRequirementSpec(
+                            rule, rule.library.name, exclude=rule.library.specifier, optional=True
+                        )
+                    )
         for rule in self.rules_for(name):
             if rule.severity != "error":
                 continue
@@ -202,6 +238,52 @@ class Knowledge:
                             rule,
                             (f"{rule.if_installed.name} {va}", shown),
                             f"{rule.if_installed.name} {va} needs {rule.then}",
+                        )
+                    )
+        return found
+
+    def exempt_user_pins(self, pins: Mapping[str, Version]) -> None:
+        """Class rules do not steer releases the user pinned exactly together with an
+        exact pin of the library inside the rule's range (:mod:`ftlock.knowledge.pinned`);
+        such pairs are collected in :attr:`pinned_class_breaks` for the warning."""
+        self.user_pins = dict(pins)
+        self.pinned_class_breaks: dict[tuple[str, str], Violation] = {}
+
+    def _pinned_by_user(self, rule: AbiRule, name: str, version: Version) -> bool:
+        pins = getattr(self, "user_pins", None)
+        if not pins or pins.get(name) != version:
+            return False
+        library = pins.get(rule.library.name)
+        if library is None or not rule.library.contains(library):
+            return False
+        self.pinned_class_breaks[(rule.id, name)] = Violation(
+            rule,
+            (f"{name} {version}", f"{rule.library.name} {library}"),
+            f"{name} {version} (compiled before {rule.built_before}) must not be used with {rule.library}",
+        )
+        return True
+
+    def class_violations(
+        self, installed: Mapping[str, Version], facts: Mapping[str, ReleaseFacts]
+    ) -> list[Violation]:
+        """Class rules broken by an installed set, for the releases whose ``facts`` are
+        known (``check`` reads them from the index)."""
+        found: list[Violation] = []
+        for rule in self.active:
+            if not isinstance(rule, AbiRule):
+                continue
+            library = installed.get(rule.library.name)
+            if library is None or not rule.library.contains(library):
+                continue
+            for name in sorted(facts):
+                version = installed.get(name)
+                if version is not None and in_class(rule, name, version, facts[name]):
+                    found.append(
+                        Violation(
+                            rule,
+                            (f"{name} {version}", f"{rule.library.name} {library}"),
+                            f"{name} {version} (compiled before {rule.built_before}) must not "
+                            f"be used with {rule.library}",
                         )
                     )
         return found

@@ -1,6 +1,6 @@
 """Load and validate rule files: ``data/*.toml``, one topic per file.
 
-A file holds ``[[conflict]]``, ``[[requires]]`` and ``[[metadata]]`` tables.  Validation
+A file holds ``[[conflict]]``, ``[[requires]]``, ``[[metadata]]`` and ``[[abi]]`` tables.  Validation
 errors name the file and the rule id (or its position), so a bad edit is easy to find.
 """
 
@@ -23,7 +23,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 DATA_DIR = Path(__file__).parent / "data"
-KINDS = ("conflict", "requires", "metadata")
+KINDS = ("conflict", "requires", "metadata", "abi")
 _ADAPTER: TypeAdapter[Rule] = TypeAdapter(Rule)
 
 
@@ -48,7 +48,7 @@ def load_file(path: Path) -> list[LoadedRule]:
     if unknown:
         raise KnowledgeError(
             f"{path.name}: unknown table(s) {sorted(unknown)}; expected [[conflict]], "
-            "[[requires]] or [[metadata]]"
+            "[[requires]], [[metadata]] or [[abi]]"
         )
     loaded: list[LoadedRule] = []
     for kind in KINDS:

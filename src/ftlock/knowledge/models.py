@@ -9,6 +9,10 @@ least one public source.  Three kinds:
   a feature or a GPU), B in range Y must be installed too.
 * ``metadata`` — corrected ``Requires-Dist``/``Requires-Python`` for versions whose
   published metadata is wrong, used instead of the index's.
+* ``abi`` — a class of breakage recognised from what the index says about a release (a
+  compiled wheel, an unbounded requirement on a library, an upload before the library's
+  ABI break), not from a list of versions: e.g. every wheel built against NumPy 1.x is kept
+  off NumPy 2.
 
 Every rule may carry a ``when`` condition on the target (features, GPU architecture,
 compute capability, CUDA version), so target-specific rules need no solver change.  Every
@@ -124,10 +128,53 @@ class _RuleBase(_Strict):
     added: _dt.date
     when: Condition = Condition()
     example: Example
+    # A few lines of Python that fail on the example's bad set and pass on its good one
+    # (`ftlock kb prove`); ``probe_expect``: text the bad run's error must contain (default:
+    # the exception named by the error's last line must appear in ``symptom``).
+    probe: str | None = None
+    probe_expect: str | None = None
+    # requirements added to both examples when proving (e.g. "numpy<2" for an old stack),
+    # so the environment fails for the rule's reason and not for its era
+    probe_with: tuple[str, ...] = ()
+
+    @field_validator("probe_with")
+    @classmethod
+    def _probe_with(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for text in value:
+            try:
+                Requirement(text)
+            except InvalidRequirement as exc:
+                raise ValueError(f"probe_with entry {text!r}: {exc}") from None
+        return value
+
+    @field_validator("probe")
+    @classmethod
+    def _probe(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        if not value.strip():
+            raise ValueError("probe is empty")
+        try:
+            compile(value, "<probe>", "exec")
+        except SyntaxError as exc:
+            raise ValueError(f"probe is not valid Python: line {exc.lineno}: {exc.msg}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _expect_needs_probe(self) -> _RuleBase:
+        if (self.probe_expect is not None or self.probe_with) and self.probe is None:
+            raise ValueError("probe_expect/probe_with without a probe")
+        return self
 
     @property
     def source(self) -> str:
         return str(self.sources[0])
+
+    @property
+    def needs_gpu(self) -> bool:
+        """The rule concerns a GPU target: proving it takes a machine with a GPU."""
+        when = self.when
+        return bool(self.example.gpu or when.gpu_arch or when.compute_capability or when.cuda)
 
 
 class ConflictRule(_RuleBase):
@@ -182,4 +229,46 @@ class MetadataRule(_RuleBase):
         return (self.package.name,)
 
 
-Rule = Annotated[Union[ConflictRule, RequiresRule, MetadataRule], Field(discriminator="kind")]
+class AbiRule(_RuleBase):
+    """A class of breakage, recognised from facts the index gives rather than listed pair
+    by pair: a release of *any* project whose wheel for the target is platform-specific
+    (compiled), whose Requires-Dist names ``library`` without an upper bound, and whose
+    platform wheels were all uploaded before ``built_before`` (the release of the library's
+    ABI break) was built against the old ABI, and must not be installed with ``library`` in
+    its range.  Pure-Python wheels, releases whose metadata bounds the library, and the
+    ``exceptions`` (releases known to work: built against a release candidate of the new
+    ABI, or compiled code that never touches the library's C API) are outside the class.
+    (:mod:`ftlock.knowledge.classes` evaluates it.)"""
+
+    kind: Literal["abi"] = "abi"
+    library: PackageRange  # e.g. numpy >=2: the versions with the new ABI
+    built_before: _dt.date  # the new ABI's first release: older uploads were built against the old one
+    exceptions: tuple[PackageRange, ...] = ()
+
+    @model_validator(mode="after")
+    def _library_range(self) -> AbiRule:
+        if not self.library.versions:
+            raise ValueError("library needs the version range of the new ABI, e.g. '>=2'")
+        if any(e.name == self.library.name for e in self.exceptions):
+            raise ValueError("the library itself cannot be an exception")
+        return self
+
+    @property
+    def packages(self) -> tuple[str, ...]:
+        return (self.library.name,)
+
+    def describe_versions(self) -> str:
+        """For ``kb show``: the class, as one sentence."""
+        return (
+            f"any release with a platform-specific wheel, a {self.library.name} requirement "
+            f"without an upper bound and files uploaded before {self.built_before} must not "
+            f"be installed with {self.library}"
+        )
+
+    def describe_more(self) -> list[tuple[str, str]]:
+        if not self.exceptions:
+            return []
+        return [("Except", ", ".join(str(e) if e.versions else f"{e.name} (every version)" for e in self.exceptions))]
+
+
+Rule = Annotated[Union[ConflictRule, RequiresRule, MetadataRule, AbiRule], Field(discriminator="kind")]

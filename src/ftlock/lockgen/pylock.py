@@ -20,6 +20,7 @@ import tomli_w
 from ftlock import __version__
 from ftlock.resolver.untrusted import is_sha256
 from ftlock.errors import UsageError
+from ftlock.lockgen.sources import supplying_indexes
 from ftlock.resolver.indexes import redact
 from ftlock.resolver.models import DistFile
 from ftlock.resolver.result import LockedPackage, Resolution
@@ -147,7 +148,8 @@ def render(
         "generator": f"ftlock {__version__}",
         "command": command,
         "target": resolution.target.describe(),
-        "indexes": [redact(u) for u in resolution.indexes],
+        # only the indexes that supplied a package (ftlock.lockgen.sources)
+        "indexes": [redact(u) for u in supplying_indexes(resolution)],
     }
     if resolution.exclude_newer is not None:
         tool["exclude-newer"] = resolution.exclude_newer

@@ -22,6 +22,8 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from ftlock.errors import FtlockError, UsageError
+from ftlock.knowledge.classes import ReleaseFacts
+from ftlock.resolver.freeze import unchecked_line, unlisted
 from ftlock.resolver.models import Metadata
 from ftlock.resolver.provider import target_dependencies
 from ftlock.resolver.reqfile import read_file
@@ -64,6 +66,9 @@ class AuditReport:
     problems: list[Problem] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)  # not on the index: rules only
     missing: list[str] = field(default_factory=list)  # requirements not in the set
+    #: one line per package a freeze without --all leaves out, naming the requirements on it
+    #: that were not checked (ftlock.resolver.freeze)
+    unlisted: list[str] = field(default_factory=list)
     checked: int = 0
 
     @property
@@ -76,6 +81,7 @@ class AuditReport:
                 "checked": self.checked,
                 "unknown_metadata": self.unknown,
                 "missing": self.missing,
+                "unlisted": self.unlisted,
                 "problems": [asdict(p) for p in self.problems],
             },
             indent=2,
@@ -159,11 +165,17 @@ def audit(
     knowledge: Knowledge,
     metadata_of=None,  # callable (name, version) -> Future[Metadata] | None, for index lookups
     complete: bool = False,
+    files_of=None,  # callable (name, version) -> the version's files for the target, or None
+    freeze: bool = False,
 ) -> AuditReport:
     """Problems of ``installed``.  A requirement on a package that is not in the set is an
     error only when the set claims to be ``complete`` (a whole environment); a partial list
-    is checked for consistency among what it names."""
+    is checked for consistency among what it names.  ``freeze``: the set was read from a
+    file, where pip, setuptools and wheel may be absent only because ``pip freeze`` ran
+    without ``--all`` — requirements on them are unknown, not missing."""
     report = AuditReport(checked=len(installed))
+    unknown_names = unlisted(installed) if freeze else frozenset()
+    not_checked: dict[str, list[str]] = {}
     futures: dict[str, Future | Metadata | None] = {}
     for name, dist in installed.items():
         version = _version(dist.version)
@@ -177,6 +189,8 @@ def audit(
         else:
             futures[name] = None
     versions = {n: _version(d.version) for n, d in installed.items()}
+    # what class rules read (ftlock.knowledge.classes): each release's files and requirements
+    facts: dict[str, ReleaseFacts] = {}
     for name in sorted(installed):
         dist = installed[name]
         value = futures[name]
@@ -187,10 +201,16 @@ def audit(
         if metadata is None:
             report.unknown.append(f"{name} {dist.version or '(from a URL)'}")
             continue
+        files = files_of(name, versions[name]) if files_of is not None and versions.get(name) else None
+        if files:
+            facts[name] = ReleaseFacts.of(files, target_dependencies(metadata, frozenset(), target))
         for req in target_dependencies(metadata, frozenset(), target):
             dep = canonicalize_name(req.name)
             have = installed.get(dep)
             who = f"{name} {dist.version}"
+            if have is None and dep in unknown_names:
+                not_checked.setdefault(dep, []).append(f"{who} requires {_bare(req)}")
+                continue
             if have is None:
                 message = f"{who} requires {_bare(req)}, which is not installed"
                 if complete:
@@ -208,8 +228,9 @@ def audit(
                         f"{who} requires {_bare(req)}, but {dep} {have.version} is installed",
                     )
                 )
+    report.unlisted = [unchecked_line(name, lines) for name, lines in sorted(not_checked.items())]
     pinned = {n: v for n, v in versions.items() if v is not None}
-    for violation in knowledge.violations(pinned):
+    for violation in knowledge.violations(pinned) + knowledge.class_violations(pinned, facts):
         rule = violation.rule
         report.problems.append(
             Problem(

@@ -104,6 +104,14 @@ def culprits(
     return blamed
 
 
+def _why(criterion: Any, blamed: set[str]) -> str:
+    """``its requirement on botocore conflicts with boto3``, for the log."""
+    project = next((i.requirement.name for i in criterion.information), "?")
+    if project == PYTHON:
+        return "its Requires-Python excludes the target"
+    return f"its requirement on {project} conflicts with {', '.join(sorted(blamed)) or 'others'}"
+
+
 def _shown(count: int) -> bool:
     """Log the 1st, 2nd, 5th, 10th, 20th, 50th, … rejection of a package, not every one."""
     while count >= 10 and count % 10 == 0:
@@ -114,10 +122,10 @@ def _shown(count: int) -> bool:
 class BacktrackReporter(BaseReporter):  # type: ignore[type-arg]
     """resolvelib's reporter: the progress line, the backtracking log and the restarts.
 
-    ``progress(pinned, what)`` gets the number of pins of the current attempt and what is
-    being decided — while backtracking, the package and how many of its versions were
-    tried.  The CLI shows it only on a terminal; ``-v`` logs the same on stderr.  Nothing
-    here reaches the lock.
+    ``progress(pinned, what)`` gets the number of pins so far (backtracking and restarts
+    included, so it only grows) and what is being decided — while backtracking, the
+    package and how many of its versions were tried.  The CLI shows it only on a
+    terminal; ``-v`` logs the same on stderr.  Nothing here reaches the lock.
     """
 
     def __init__(
@@ -134,9 +142,6 @@ class BacktrackReporter(BaseReporter):  # type: ignore[type-arg]
         self.pinned = 0
         self.tried: Counter[str] = Counter()  # versions rejected per project, whole solve
 
-    def starting(self) -> None:
-        self.pinned = 0
-
     def pinning(self, candidate: Any) -> None:
         self.pinned += 1
         if self.progress is not None:
@@ -148,15 +153,15 @@ class BacktrackReporter(BaseReporter):  # type: ignore[type-arg]
             return
         self.tried[name] += 1
         tried = self.tried[name]
+        versions = f"{tried} version{'' if tried == 1 else 's'}"
         if self.progress is not None:
-            self.progress(self.pinned, f"{name} (backtracking: {tried} versions tried)")
+            self.progress(self.pinned, f"{name} (backtracking: {versions} tried)")
         if self.on_rejected is not None:
             self.on_rejected(candidate)
         blamed = self.blame(criterion, candidate)
         if _shown(tried):
-            why = ", ".join(sorted(blamed)) or "its requirements"
-            log.info("backtracking: %s %s rejected (conflicts with %s); %d versions of %s tried",
-                     candidate.identifier, candidate.version, why, tried, name)
+            log.info("backtracking: %s %s rejected, %s; %s of %s tried",
+                     candidate.identifier, candidate.version, _why(criterion, blamed), versions, name)
         if self.tracker.record(candidate.identifier, blamed):
             log.info("backtracking: %s keeps conflicting with %s; deciding it first and starting over",
                      candidate.identifier, ", ".join(sorted(blamed)))

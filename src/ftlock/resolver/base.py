@@ -13,7 +13,8 @@ metadata of the same public version, or none — and the summary says which).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -23,6 +24,7 @@ from packaging.version import InvalidVersion, Version
 
 from ftlock.errors import FtlockError, UsageError
 from ftlock.resolver.candidates import Candidate, Requirement
+from ftlock.resolver.freeze import unchecked_line, unlisted
 from ftlock.resolver.models import Metadata
 from ftlock.resolver.reqfile import read_file
 
@@ -115,6 +117,63 @@ class BaseEnvironment:
     external: dict[NormalizedName, Candidate] = field(default_factory=dict)
     external_metadata: dict[str, Metadata] = field(default_factory=dict)
     notes: dict[NormalizedName, str] = field(default_factory=dict)
+    #: installed at an unknown version: what a freeze without --all leaves out
+    #: (ftlock.resolver.freeze); requirements on them are not checked
+    unknown: frozenset[str] = frozenset()
+    #: (package, version) -> the requirements on unknown packages its metadata had
+    unchecked: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
+
+    @classmethod
+    def from_freeze(cls, path: Path, keep: bool = False) -> BaseEnvironment:
+        """A ``pip freeze`` as the base; what it leaves out without ``--all`` is unknown."""
+        packages = read_freeze(path)
+        return cls(packages, keep=keep, unknown=unlisted(packages))
+
+    def without_unknown(self, metadata: Callable[[Candidate], Metadata]) -> Callable[[Candidate], Metadata]:
+        """``metadata`` without the requirements on :attr:`unknown` packages: they are
+        installed, at a version the freeze does not say, so the solver neither checks nor
+        "adds" them.  What was left out is kept in :attr:`unchecked` for the warning."""
+        if not self.unknown:
+            return metadata
+
+        def read(candidate: Candidate) -> Metadata:
+            found = metadata(candidate)
+            kept: list[str] = []
+            dropped: list[str] = []
+            for text in found.requires_dist:
+                name = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", text)
+                if name is not None and canonicalize_name(name.group(1)) in self.unknown:
+                    dropped.append(text)
+                else:
+                    kept.append(text)
+            if not dropped:
+                return found
+            self.unchecked[(candidate.name, str(candidate.version))] = tuple(dropped)
+            return replace(found, requires_dist=tuple(kept))
+
+        return read
+
+    def unchecked_warnings(self, pinned: dict[str, str], markers: dict[str, str]) -> list[str]:
+        """One line per unknown package that a locked package requires (its marker true on
+        the target): those requirements were not checked."""
+        from packaging.requirements import InvalidRequirement
+        from packaging.requirements import Requirement as PkgRequirement
+
+        by_name: dict[str, list[str]] = {}
+        for (name, version), texts in self.unchecked.items():
+            if pinned.get(name) != version:
+                continue  # a version the solver tried and left
+            for text in texts:
+                try:
+                    req = PkgRequirement(text)
+                except InvalidRequirement:
+                    continue
+                if req.marker is not None and not req.marker.evaluate({**markers, "extra": ""}):
+                    continue
+                by_name.setdefault(canonicalize_name(req.name), []).append(
+                    f"{name} {version} requires {req.name}{req.specifier or ''}"
+                )
+        return [unchecked_line(name, lines) for name, lines in sorted(by_name.items())]
 
     def classify(self, finder) -> None:  # type: ignore[no-untyped-def]
         """Decide which base packages the index can provide and which are kept as-is."""

@@ -10,6 +10,7 @@ depth of the dependency graph in round trips rather than the number of requests.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -27,7 +28,8 @@ from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
 
 from ftlock.resolver.untrusted import parse_pep508, shorten
 from ftlock.errors import FtlockError, NoSolution, ProjectNotFound, UsageError
-from ftlock.resolver.base import BaseEnvironment, read_freeze, read_python
+from ftlock.resolver.base import BaseEnvironment, read_python
+from ftlock.resolver.collapse import collapse
 from ftlock.resolver.buildenv import BuildEnvironments
 from ftlock.resolver.cache import Cache, default_cache_dir
 from ftlock.resolver.result import LockedPackage, Resolution, SolveRequest, SolveStats
@@ -40,7 +42,9 @@ from ftlock.resolver.candidates import (
 )
 from ftlock.resolver.direct import DirectResolver, looks_like_path
 from ftlock.resolver import gpu_setup
-from ftlock.resolver import backtracking
+from ftlock.resolver import backtracking, newest
+from ftlock.resolver import rule_effects
+from ftlock.resolver import source_builds
 from ftlock.resolver.explain import explain_conflict
 from ftlock.resolver.formats import FormatControl
 from ftlock.resolver.hashing import hash_missing
@@ -57,6 +61,9 @@ from ftlock.resolver.target import Target
 
 if TYPE_CHECKING:  # pragma: no cover
     from ftlock.knowledge.engine import Knowledge
+
+
+log = logging.getLogger("ftlock.resolver")
 
 
 class MetadataService:
@@ -118,7 +125,7 @@ class Prefetcher:
     def rejected(self, candidate: Candidate) -> None:
         """The solver is stepping down ``candidate``'s versions and will ask for the next
         ones' metadata one at a time: fetch a few ahead, in parallel, now."""
-        if self.stopped or candidate.url:
+        if self.stopped or not isinstance(candidate, Candidate) or candidate.url:
             return
         ahead = 0
         passed = False
@@ -285,6 +292,24 @@ class Session:
         self.http.close()
 
 
+def _moved_up(result, provider, reporter, requirements):  # type: ignore[no-untyped-def]
+    """``result`` with every package that can move to a newer version alone moved up
+    (:mod:`ftlock.resolver.newest`), re-solved with all pins preferred so the graph is
+    the solver's; the first answer stands if that re-solve does not agree."""
+    moved = newest.upgrades(result.mapping, provider, requirements)
+    if not moved:
+        return result
+    for identifier, candidate in sorted(moved.items()):
+        log.info("newest: %s %s fits the solution too; moving up from %s",
+                 identifier, candidate.version, result.mapping[identifier].version)
+    provider.preferred.update(newest.preferred_after(result.mapping, moved))
+    try:
+        again = backtracking.resolve(provider, reporter, requirements, max_rounds=200_000)
+    except (ResolutionImpossible, ResolutionTooDeep):  # pragma: no cover - a valid set exists
+        return result
+    return again
+
+
 def _versions_of(finder: CandidateFinder, name: str) -> list[str]:
     """The project's versions for the target, for an explanation; none when no index has it."""
     try:
@@ -439,9 +464,10 @@ def solve_prepared(
     prefetcher = Prefetcher(index, finder, metadata, target, pool.submit)
     base: BaseEnvironment | None = None
     if has_base:
-        base = BaseEnvironment(
-            read_freeze(request.base) if request.base is not None else read_python(request.base_python),  # type: ignore[arg-type]
-            keep=request.keep_base,
+        base = (
+            BaseEnvironment.from_freeze(request.base, keep=request.keep_base)
+            if request.base is not None
+            else BaseEnvironment(read_python(request.base_python), keep=request.keep_base)  # type: ignore[arg-type]
         )
     try:
         direct_candidates: dict[str, Candidate] = {}
@@ -466,6 +492,17 @@ def solve_prepared(
             prefetcher.requirement(req)
         # loaded while the first pages are in flight: the rules and pydantic cost ~0.1 s
         knowledge = _knowledge(request, stack)
+        from ftlock.knowledge import pinned as pinned_rules  # noqa: PLC0415 - with the rules
+
+        # known-bad pairs the user pinned exactly on both sides: locked as asked (a warning
+        # and a header line), or refused with --strict-rules (ftlock.knowledge.pinned)
+        user_pins = pinned_rules.exact_pins(_input_specifiers(user_requirements, constraints))
+        pinned_breaks = pinned_rules.broken_by_pins(knowledge, user_pins)
+        if pinned_breaks and request.strict_rules:
+            raise pinned_breaks[0].error()
+        knowledge = knowledge.without(b.rule_id for b in pinned_breaks)
+        if not request.strict_rules:
+            knowledge.exempt_user_pins(user_pins)  # class rules: found during the solve
         preferred = _preferred(request.preferred + (base.preferred() if base else ()))
         # With a base, installed packages start pinned to their versions and only the ones a
         # conflict names are released (then merely preferred) — the fewest changes, and no
@@ -474,32 +511,46 @@ def solve_prepared(
         # what repeated conflicts taught about the order of decisions outlives each
         # attempt (ftlock.resolver.backtracking)
         conflicts = backtracking.ConflictTracker()
-        while True:
-            base_reqs = base.requirements(unlocked) if base is not None else []
-            resolved_requirements = user_requirements + base_reqs
-            provider = Provider(
+        solver_requirements = collapse(user_requirements)
+        # the rules that made the solver backtrack (ftlock.resolver.rule_effects)
+        recorder = rule_effects.RuleRecorder()
+
+        def make_provider(
+            rules: Knowledge, reqs: list[Requirement], tracker: backtracking.ConflictTracker
+        ) -> Provider:
+            made = Provider(
                 finder,
-                metadata,
+                # a freeze without --all: requirements on pip/setuptools/wheel go unchecked
+                base.without_unknown(metadata) if base is not None else metadata,
                 target,
-                resolved_requirements,
+                reqs,
                 constraints=constraints,
                 prerelease=prerelease,
                 on_dependencies=prefetcher.dependencies_found,
                 on_candidates=prefetcher.candidates_found,
-                knowledge=knowledge,
+                knowledge=rules,
                 preferred=preferred,
                 wheels_only=frozenset(base.packages) if base is not None else frozenset(),
                 installed=base.installed_versions() if base is not None else None,
-                conflicts=conflicts,
+                conflicts=tracker,
             )
-            provider.direct.update(direct_candidates)
+            made.direct.update(direct_candidates)
+            return made
+
+        while True:
+            base_reqs = base.requirements(unlocked) if base is not None else []
+            # many lines on one project are one requirement to the solver (ftlock.resolver.collapse)
+            resolved_requirements = solver_requirements + base_reqs
+            provider = make_provider(knowledge, resolved_requirements, conflicts)
             reporter = backtracking.BacktrackReporter(
-                conflicts, provider.culprits, on_progress, prefetcher.rejected
+                conflicts, recorder.wrap(provider.culprits), on_progress, prefetcher.rejected
             )
             try:
                 result = backtracking.resolve(
                     provider, reporter, resolved_requirements, max_rounds=200_000
                 )
+                if base is None:  # with a base, the fewest changes matter more
+                    result = _moved_up(result, provider, reporter, resolved_requirements)
                 break
             except ResolutionImpossible as exc:
                 released = base.release(exc.causes, unlocked) if base is not None else set()
@@ -526,6 +577,18 @@ def solve_prepared(
                     "requirements (e.g. pin the package that changes most) and try again"
                 ) from None
         origins = origins + ["installed"] * len(base_reqs)
+
+        def without_rule(rule_id: str) -> dict[str, str] | None:
+            tracker = backtracking.ConflictTracker(
+                promoted=set(conflicts.promoted), demoted=set(conflicts.demoted)
+            )
+            return _counterfactual(
+                make_provider(knowledge.without([rule_id]), resolved_requirements, tracker),
+                resolved_requirements,
+                move_up=base is None,  # the same steps as the solve itself
+            )
+
+        alternatives = rule_effects.counterfactuals(recorder.most_involved(), without_rule)
         # files the index gave no (valid) sha256 for are downloaded and hashed, so that
         # every lock line carries --hash (see ftlock.resolver.hashing)
         hashed, hash_warnings = hash_missing(
@@ -537,18 +600,27 @@ def solve_prepared(
     finally:
         prefetcher.stopped = True
         session.close()
-    packages = _locked_packages(result, origins, resolved_requirements, finder, hashed)
+    # every input line, not the collapsed ones: each line's origin is a `# via` entry
+    packages = _locked_packages(result, origins, user_requirements + base_reqs, finder, hashed)
+    packages = _with_effects(packages, rule_effects.notes(alternatives, packages))
+    pinned_breaks += [
+        pinned_rules.PinnedBreak(v) for v in getattr(knowledge, "pinned_class_breaks", {}).values()
+    ]
+    # sdist-only pins that compile CUDA at install time: said next to the pin and on stderr
+    packages, build_warnings = source_builds.annotate(packages)
     changes: list[str] = []
     kept: list[str] = []
     if base is not None:
         changes = describe_changes(base, packages, result, metadata, finder)
         kept = [f"{n}: {base.notes[n]}" for n in sorted(base.external)]
     pinned = {p.name: p.version for p in packages}
-    warnings = hash_warnings + [
+    warnings = hash_warnings + build_warnings + [b.warning() for b in pinned_breaks] + [
         f"the base environment already breaks knowledge rule {rule_id}; left as installed "
         f"(`ftlock check` on the freeze explains it, `ftlock kb show {rule_id}` shows the fix)"
         for rule_id in sorted(provider.preexisting)
     ]
+    if base is not None:
+        warnings += base.unchecked_warnings(pinned, target.markers)
     warn_notes: dict[str, list[str]] = {}
     for violation in knowledge.violations(pinned, severities=("warn",)):
         warnings.append(violation.line())
@@ -576,7 +648,11 @@ def solve_prepared(
         default_index=settings.default_url,
         exclude_newer=request.exclude_newer,
         stats=stats,
-        header_notes=tuple(stack.header) + tuple(knowledge.describe_state(pinned)) + _base_header(base, request),
+        header_notes=tuple(stack.header)
+        + _features_header(request.features + stack.features)
+        + tuple(knowledge.describe_state(pinned))
+        + tuple(b.header() for b in pinned_breaks)
+        + _base_header(base, request),
         warnings=tuple(warnings) + tuple(stack_warnings),
         summary=tuple(summary),
         changes=tuple(changes),
@@ -584,6 +660,60 @@ def solve_prepared(
         binary=finder.formats.describe(),
     )
     return resolution, index
+
+
+def _features_header(features: tuple[str, ...]) -> tuple[str, ...]:
+    """The declared features, for the header: ``ftlock check`` reads them back."""
+    if not features:
+        return ()
+    from ftlock.lock_target import features_header  # noqa: PLC0415 - small, rarely needed
+
+    return (features_header(tuple(dict.fromkeys(features))),)
+
+
+def _input_specifiers(
+    requirements: list[Requirement], constraints: dict[str, SpecifierSet]
+) -> dict[str, SpecifierSet]:
+    """The user's own version specifiers per project: requirements and constraints."""
+    out = {name: SpecifierSet(str(spec)) for name, spec in constraints.items()}
+    for req in requirements:
+        if not req.url and req.name != "<direct>":
+            out[req.name] = out.get(req.name, SpecifierSet()) & req.specifier
+    return out
+
+
+def _pins_of(mapping) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    return {
+        c.name: str(c.version) for c in mapping.values() if isinstance(c, Candidate) and not c.extras
+    }
+
+
+def _counterfactual(
+    provider: Provider, requirements: list[Requirement], move_up: bool
+) -> dict[str, str] | None:
+    """The pins of the same solve run by ``provider`` (None when it cannot finish)."""
+    reporter = backtracking.BacktrackReporter(provider.conflicts, provider.culprits)
+    try:
+        result = backtracking.resolve(provider, reporter, requirements, max_rounds=50_000)
+        if move_up:
+            result = _moved_up(result, provider, reporter, requirements)
+    except (ResolutionImpossible, ResolutionTooDeep, FtlockError):
+        return None
+    return _pins_of(result.mapping)
+
+
+def _with_effects(packages: tuple[LockedPackage, ...], effects: dict[str, list[str]]) -> tuple[LockedPackage, ...]:
+    """Rules that shaped a pin from a distance, named next to it (once per rule)."""
+    if not effects:
+        return packages
+    out = []
+    for package in packages:
+        extra = [
+            note for note in effects.get(package.name, ())
+            if not any(note.rsplit(" — ", 1)[-1].split(",")[0] + "," in mine for mine in package.notes)
+        ]
+        out.append(replace(package, notes=package.notes + tuple(extra)) if extra else package)
+    return tuple(out)
 
 
 def _rule_notes(result, identifier: str, candidate: Candidate, finder: CandidateFinder) -> list[str]:  # type: ignore[no-untyped-def]

@@ -57,6 +57,11 @@ class Stack:
         used = {p.index_url for p in packages}
         return configured + tuple(u for u in every if u not in configured and u in used)
 
+    def unreachable(self, error: str) -> str | None:
+        """A failure to read the torch index this stack routed to, told with why that
+        index was needed and the ways out (None: the error is not about it)."""
+        return self.torch.unreachable(error) if self.torch is not None else None
+
     def finish(self, packages: Any) -> tuple[list[str], list[str]]:
         """``(summary lines, warnings)`` for the locked ``packages`` (LockedPackage objects)."""
         versions = {p.name: p.version for p in packages}
@@ -67,20 +72,23 @@ class Stack:
             return summary, warnings
         from ftlock.resolver import torch_builds  # noqa: PLC0415 - catalogs only with a torch plan
 
+        # The build was chosen before the solve for the newest release that fits; the solve
+        # may have held torch on an older release with another build: describe that one.
+        plan = self.torch.settled(torch.version)
         # the torch build lines go into the header only when the lock holds torch
-        self.header.append(self.torch.header())
-        if self.torch.driver_note:
-            self.header.append(f"CUDA driver: not given; the torch build {self.torch.driver_note}")
+        self.header.append(plan.header())
+        if plan.driver_note:
+            self.header.append(f"CUDA driver: not given; the torch build {plan.driver_note}")
         observed = torch_builds.observed_variant(versions)
         release = torch_builds.release_of(torch.version)
         variant = release.variant(observed) if release is not None and observed else None
         where = torch.index_url or "the configured index"
         built = variant.describe() if variant is not None else f"{observed or 'unknown'} build"
         summary.append(f"torch {torch.version}: {built} from {where}")
-        summary.append(f"  why: {self.torch.why}")
-        if self.torch.driver_note:
-            summary.append(f"  driver: {self.torch.driver_note}; pass --cuda-driver to check yours")
-        expected = self.torch.variant.name if self.torch.variant is not None else None
+        summary.append(f"  why: {plan.why}")
+        if plan.driver_note:
+            summary.append(f"  driver: {plan.driver_note}; pass --cuda-driver to check yours")
+        expected = plan.variant.name if plan.variant is not None else None
         if expected is not None and observed is not None and observed != expected:
             warnings.append(
                 f"torch {torch.version} from {where} is a {observed} build, not the {expected} "

@@ -138,9 +138,11 @@ def pip_config_files() -> list[Path]:
     xdg_dirs = os.environ.get("XDG_CONFIG_DIRS") or "/etc/xdg"
     files += [Path(d) / "pip" / "pip.conf" for d in reversed(xdg_dirs.split(os.pathsep)) if d]
     files.append(Path("/etc/pip.conf"))
-    home = Path.home()
-    xdg_home = Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config")
-    files += [home / ".pip" / "pip.conf", xdg_home / "pip" / "pip.conf"]
+    # pip reads the user's files only when PIP_CONFIG_FILE does not name an existing file
+    if not (env_file and Path(env_file).exists()):
+        home = Path.home()
+        xdg_home = Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config")
+        files += [home / ".pip" / "pip.conf", xdg_home / "pip" / "pip.conf"]
     if sys.platform == "win32":  # pragma: no cover
         appdata = os.environ.get("APPDATA")
         if appdata:

@@ -47,8 +47,10 @@ from ftlock.resolver.candidates import (
     Requirement,
 )
 from ftlock.resolver.backtracking import ConflictTracker, culprits
+from ftlock.knowledge.classes import ReleaseFacts
 from ftlock.resolver.models import Metadata
-from ftlock.resolver.prereleases import DEFAULT, Prerelease, admits_prereleases
+from ftlock.resolver.prereleases import DEFAULT, Prerelease
+from ftlock.resolver.selection import Selection
 from ftlock.resolver.target import Target
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -137,7 +139,8 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
         # named in the explanation when every alternative failed
         self.missing: dict[str, str] = {}
         self._agreement: dict[tuple[Requirement, Requirement], bool] = {}
-        self._prereleases: dict[tuple[str, tuple[str, ...]], bool] = {}
+        self._satisfied: dict[tuple[int, int], tuple[bool, Any, Any]] = {}
+        self._prereleases: dict[tuple[str, tuple[str, ...]], bool] = {}  # Selection.key
         self.finder = finder
         self.metadata = metadata
         self.target = target
@@ -236,7 +239,6 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
         if reqs and all(r.optional for r in reqs):
             absent = AbsentCandidate(name)
             return [] if absent.key in bad else [absent]
-        excluding = [r for r in reqs if r.exclude is not None]
         urls = {r.url for r in reqs if r.url}
         if name in self.direct or urls:
             base = self.direct.get(name)
@@ -246,64 +248,25 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
             if candidate.key in bad or not all(self._accepts(r, candidate) for r in reqs):
                 return []
             return [candidate]
-        constraint = self.constraints.get(name, SpecifierSet())
-        specs = [r.specifier for r in reqs] + [constraint]
         project = self._project_candidates(identifier, name)
         if project is None:
             return []
-        exact_pins = {
-            s.version for r in reqs for s in r.specifier if s.operator in ("==", "===")
-        }
-        preferred = self.preferred.get(name)
-        wheels_only = name in self.wheels_only
-
-        def fits(cand: Candidate) -> bool:
-            """Allowed for this solve and inside every requirement, pre-release or not."""
-            if wheels_only and cand.version != preferred and not any(f.is_wheel for f in cand.files):
-                return False
-            if not all(s.contains(cand.version, prereleases=True) for s in specs):
-                return False
-            return not any(r.excludes(cand.version) for r in excluding)
-
-        memo_key = (name, tuple(sorted(str(s) for s in specs if len(s)))
-                    + tuple(str(r.exclude) for r in excluding))
-        allow_pre = self._prereleases.get(memo_key)
-        if allow_pre is None:
-            allow_pre = self._prereleases[memo_key] = admits_prereleases(
-                self.prerelease,
-                specs,
-                lambda: any(not c.version.is_prerelease and fits(c) for c in project),
-            )
-
-        def acceptable(cand: Candidate, prereleases: bool) -> Candidate | None:
-            if cand.yanked and not self._pinned_to(cand, exact_pins):
-                return None
-            if cand.version.is_prerelease and not prereleases:
-                return None
-            if not fits(cand):
-                return None
-            full = cand.with_extras(extras) if extras else cand
-            return None if full.key in bad else full
-
-        def ordered() -> Iterator[Candidate]:
-            """Newest first — except a preferred version (an existing pin, an installed
-            package), which is tried before anything else while it still fits.  It is
-            looked up directly: scanning down to it on every call would be quadratic on
-            projects with thousands of releases."""
-            first = None
-            if preferred is not None:
-                exact = project.get(preferred)
-                first = acceptable(exact, True) if exact is not None else None
-                if first is not None:
-                    yield first
-            for cand in project:
-                candidate = acceptable(cand, allow_pre)
-                if candidate is not None and (first is None or candidate.version != preferred):
-                    yield candidate
+        selection = Selection.of(
+            reqs,
+            self.constraints.get(name, SpecifierSet()),
+            incompatible=frozenset(bad),
+            preferred=self.preferred.get(name),
+            wheels_only=name in self.wheels_only,
+        )
+        memo_key = (name, selection.key)
+        prereleases = self._prereleases.get(memo_key)
+        if prereleases is None:
+            prereleases = selection.admits_prereleases(self.prerelease, project)
+            self._prereleases[memo_key] = prereleases
 
         def matches() -> Iterator[Candidate]:
             found = False
-            for candidate in ordered():
+            for candidate in selection.candidates(project, prereleases):
                 if not found and self._on_candidates is not None:
                     self._on_candidates(identifier, [candidate])
                 found = True
@@ -347,23 +310,23 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
             self._agreement[key] = found
         return found
 
-    @staticmethod
-    def _pinned_to(candidate: Candidate, pins: set[str]) -> bool:
-        for pin in pins:
-            try:
-                if Version(pin) == candidate.version or pin == str(candidate.version):
-                    return True
-            except Exception:
-                if pin == str(candidate.version):
-                    return True
-        return False
-
     def _accepts(self, requirement: Requirement, candidate: Candidate) -> bool:
         if requirement.url:
             return requirement.url == candidate.url
         return requirement.accepts_version(candidate.version)
 
     def is_satisfied_by(self, requirement: Any, candidate: Any) -> bool:
+        """Memoised, as in pip: resolvelib re-checks every pin against every requirement
+        on it after each pin (100,000 calls for a 200-package solve).  Keyed by identity,
+        which is cheap where hashing a candidate is not; the entry keeps both objects
+        alive, so an id is never reused while it is a key."""
+        key = (id(requirement), id(candidate))
+        found = self._satisfied.get(key)
+        if found is None:
+            found = self._satisfied[key] = (self._satisfies(requirement, candidate), requirement, candidate)
+        return found[0]
+
+    def _satisfies(self, requirement: Any, candidate: Any) -> bool:
         if isinstance(candidate, PythonCandidate):
             return self.target.admits_python(str(requirement.specifier))
         if isinstance(candidate, AbsentCandidate):
@@ -445,7 +408,9 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
             self._record(dep, candidate)
         if self.knowledge is not None and not candidate.extras:
             installed = self.installed.get(candidate.name) == candidate.version
-            for spec in self.knowledge.requirements_for(candidate.name, candidate.version):
+            # class rules (ftlock.knowledge.classes) read the release's files and metadata
+            release = ReleaseFacts.of(candidate.files, reqs) if self.knowledge.classes else None
+            for spec in self.knowledge.requirements_for(candidate.name, candidate.version, release):
                 other = canonicalize_name(spec.name)
                 allow = None
                 if installed and other in self.installed:

@@ -61,6 +61,8 @@ class SolveRequest:
     output_full: bool = False  # lock the whole resulting environment, not just the changes
     no_knowledge: bool = False
     ignore_rules: tuple[str, ...] = ()
+    # a rule broken by the user's own exact pins is an error, not a warning (for CI)
+    strict_rules: bool = False
     # GPU targets and model presets (ftlock.resolver.gpu_setup)
     cuda_driver: str | None = None  # the target's NVIDIA driver, e.g. 535.104.05
     cuda: str | None = None  # or the highest CUDA release it supports, e.g. 12.2
@@ -71,6 +73,8 @@ class SolveRequest:
     # per-project index routes, ((pattern, urls, then the configured ones too), ...)
     index_routes: tuple[tuple[str, tuple[str, ...], bool], ...] = ()
     no_solve_cache: bool = False  # run the solver even when an identical solve is cached
+    # --isolated: ignore pip's configuration files and PIP_* variables (indexes, constraints)
+    isolated: bool = False
 
 
 @dataclass(frozen=True)
@@ -108,5 +112,8 @@ class Resolution:
     summary: tuple[str, ...] = ()  # for a person on stderr: e.g. which torch build and why
     # the effective --only-binary/--no-binary policy, as flags (FormatControl.describe)
     binary: tuple[str, ...] = ()
+    # for a person on stderr, from `solve` and `lock` alike: what the solve took from this
+    # machine rather than from its inputs (pip's constraints, the platform assumed)
+    notes: tuple[str, ...] = ()
 
 

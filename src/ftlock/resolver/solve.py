@@ -9,14 +9,17 @@ lets an unchanged re-run finish in a few hundred milliseconds less.
 
 from __future__ import annotations
 
+import os
+import re
 import time
 from collections.abc import Callable
 from dataclasses import replace
 
-from ftlock.errors import UsageError
+from ftlock.errors import IndexError_, UsageError
 from ftlock.resolver import memo
 from ftlock.resolver.cache import Cache, FetchPolicy, default_cache_dir
 from ftlock.resolver.indexes import IndexSettings
+from ftlock.resolver.pipconfig import PipConstraint, pip_constraints, without_pip_environment
 from ftlock.resolver.reqfile import InputLine, ParsedInputs, parse_file
 from ftlock.resolver.result import LockedPackage, Resolution, SolveRequest, SolveStats
 from ftlock.resolver.target import Target
@@ -49,11 +52,69 @@ def index_settings(request: SolveRequest, inputs: ParsedInputs) -> IndexSettings
     settings = IndexSettings.discover(
         request.index_url or inputs.index_url,
         tuple(request.extra_index_urls) or tuple(inputs.extra_index_urls),
+        # --isolated: neither pip's configuration files nor its PIP_* variables
+        environ=without_pip_environment(os.environ) if request.isolated else None,
+        config={} if request.isolated else None,
         allow_insecure_hosts=tuple(request.allow_insecure_hosts),
     )
     if request.index_routes:
         settings = settings.with_routes(request.index_routes)
     return settings
+
+
+def resolve_gpu_auto(request: SolveRequest) -> tuple[SolveRequest, tuple[str, ...]]:
+    """``--gpu auto``: this machine's GPU and driver (as ``ftlock probe`` reads them), or a
+    one-line error when there is no usable one — never a silent lock without a GPU.  A
+    ``--cuda-driver``/``--cuda`` given with it wins over the probed driver."""
+    if request.gpu is None or request.gpu.strip().lower() != "auto":
+        return request, ()
+    from ftlock.probe import auto  # noqa: PLC0415 - only for --gpu auto
+
+    found = auto()
+    given = bool(request.cuda_driver or request.cuda)
+    driver = request.cuda_driver if given else found.driver
+    return replace(request, gpu=found.gpu, cuda_driver=driver), (found.note(given),)
+
+
+def add_pip_constraints(request: SolveRequest, inputs: ParsedInputs) -> tuple[PipConstraint, ...]:
+    """pip's ``constraint`` setting (``PIP_CONSTRAINT``, pip's configuration files), added to
+    ``inputs`` as if given with ``-c``: ``pip install -r LOCK`` applies it, so a lock that
+    ignored it would not install here.  None with ``--isolated``."""
+    if request.isolated:
+        return ()
+    found = pip_constraints()
+    for item in found:
+        parse_file(item.path, inputs, constraint=True)
+    return found
+
+
+def _from_pip_config(constraints: tuple[PipConstraint, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``(lock header lines, notes for stderr)`` about what the solve took from pip's
+    configuration rather than from its inputs."""
+    header = tuple(
+        f"Constraints from pip's configuration (applied as -c, as pip install applies them): {c.describe()}"
+        for c in constraints
+    )
+    notes = [
+        f"pip's configuration constrains this solve, as it constrains pip install: -c {c.describe()}; "
+        "--isolated ignores pip's configuration"
+        for c in constraints
+    ]
+    return header, tuple(notes)
+
+
+def default_platform_note(target: Target) -> str:
+    """Which platform a solve without ``--platform`` assumed, and how to widen it: this
+    machine's glibc is often newer than a teammate's or a CI runner's."""
+    name = target.platform.name
+    match = re.fullmatch(r"manylinux_(\d+)_(\d+)_(\w+)", name)
+    if match is None:
+        return f"no --platform given: locked for this machine's platform, {name}; pass --platform to lock for another"
+    major, minor, arch = int(match.group(1)), int(match.group(2)), match.group(3)
+    text = f"no --platform given: locked for this machine's platform, {name} (wheels for glibc {major}.{minor} or older)"
+    if (major, minor) > (2, 28):
+        text += f"; --platform linux_{arch} (manylinux_2_28) widens it to machines with glibc 2.28 or newer"
+    return text
 
 
 def fetch_policy(request: SolveRequest) -> FetchPolicy:
@@ -76,8 +137,25 @@ def solve(request: SolveRequest, on_progress: Callable[[int, str], None] | None 
     """Solve ``request``: from the solve cache when an identical solve's pages are all
     unchanged and fresh, else by running the solver (and storing its answer)."""
     started = time.perf_counter()
+    request, auto_note = resolve_gpu_auto(request)
     target = Target.from_options(request.python, request.platform)
     inputs = gather_inputs(request)
+    from_pip = add_pip_constraints(request, inputs)
+    header, notes = _from_pip_config(from_pip)
+    notes = auto_note + notes
+    platform_note = () if request.platform is not None else (f"note: {default_platform_note(target)}",)
+
+    def with_notes(resolution: Resolution) -> Resolution:
+        if not header and not notes and not platform_note:
+            return resolution
+        return replace(
+            resolution,
+            header_notes=resolution.header_notes + header,
+            notes=resolution.notes + notes,
+            # `solve` prints the summary (a team lock's targets name their platform)
+            summary=resolution.summary + platform_note,
+        )
+
     settings = index_settings(request, inputs)
     # The key is taken before the GPU/model presets run: they are a pure function of the
     # request, the target and ftlock's catalogs (part of the key), so a hit skips them too.
@@ -88,7 +166,7 @@ def solve(request: SolveRequest, on_progress: Callable[[int, str], None] | None 
         stats = SolveStats(0.0, 0, 0, reused=True)
         found = solves.get(key, request, target, stats)
         if found is not None:
-            return replace(found, stats=replace(stats, seconds=time.perf_counter() - started))
+            return with_notes(replace(found, stats=replace(stats, seconds=time.perf_counter() - started)))
     # --gpu/--cuda-driver/--model...: more inputs, a torch constraint, torch index routes
     # (the GPU and model catalogs are read only when one of those flags is given)
     stack = None
@@ -103,8 +181,15 @@ def solve(request: SolveRequest, on_progress: Callable[[int, str], None] | None 
         raise UsageError("nothing to solve: give requirements as arguments or with -r FILE")
     from ftlock.resolver.engine import solve_prepared
 
-    resolution, index = solve_prepared(request, target, inputs, stack, settings, on_progress)
+    try:
+        resolution, index = solve_prepared(request, target, inputs, stack, settings, on_progress)
+    except IndexError_ as exc:
+        # a PyTorch index ftlock chose and cannot read: say why it was needed, and the ways out
+        told = stack.unreachable(str(exc)) if stack is not None else None
+        if told is None:
+            raise
+        raise type(exc)(told) from None
     if solves is not None and key is not None:
         # a copy: speculative requests still in flight may add pages while it is stored
         solves.put(key, resolution, dict(index.read))
-    return resolution
+    return with_notes(resolution)

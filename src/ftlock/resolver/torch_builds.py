@@ -19,7 +19,7 @@ nothing here knows about particular GPUs or CUDA releases.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -30,7 +30,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
-from ftlock.errors import NoSolution
+from ftlock.errors import NoSolution, UsageError
 from ftlock.knowledge.cuda import DriverSupport, compat_floor, min_driver
 from ftlock.knowledge.gpus import Gpu
 
@@ -191,6 +191,14 @@ class TorchPlan:
     constraint: SpecifierSet  # torch releases whose build (on that index) fits the target
     why: str  # one sentence for the summary on stderr
     driver_note: str = ""  # what the driver must support (when no driver was given)
+    # the newest release (within the user's requirement) whose build on the configured
+    # index fits too: the way out when ``index_url`` cannot be reached
+    fallback: Release | None = None
+    # the target the build was chosen for, so the plan can be re-told for the torch the
+    # solve actually locked (:meth:`settled`)
+    gpu: Gpu | None = field(default=None, compare=False)
+    driver: DriverSupport | None = field(default=None, compare=False)
+    user_index: bool = False  # --torch-index: the user named the index, ftlock did not choose
 
     @property
     def routes(self) -> tuple[tuple[str, tuple[str, ...], bool], ...]:
@@ -206,6 +214,74 @@ class TorchPlan:
         family = f" (for {', '.join(TORCH_FAMILY)}, {', '.join(TORCH_COMPANIONS)})" if self.index_url else ""
         return f"Torch build: {build} from {where}{family}"
 
+    def unreachable(self, error: str) -> str | None:
+        """``error`` (a failure to read this plan's PyTorch index) told as one line that
+        says why that index was needed and the ways out; None when the error is about
+        another index or the user named the index (``--torch-index``) themselves."""
+        if self.index_url is None or self.user_index or self.variant is None or self.release is None:
+            return None
+        base = self.index_url.rstrip("/")
+        if base not in error:
+            from ftlock.resolver.indexes import redact  # noqa: PLC0415 - only on this error path
+
+            if redact(base) not in error:
+                return None
+        gpu = self.gpu if self.gpu is not None and self.gpu.capability is not None else None
+        target = f"the {_gpu_text(gpu)}" if gpu is not None else "the target"
+        default = self.release.variant(self.release.default_index)
+        if default is None:
+            because = "the configured index has no build of it"
+        elif gpu is not None and not default.has_kernels(gpu.capability):  # type: ignore[arg-type]
+            because = f"the configured index's build, {default.name}, has no kernels for {target}"
+        elif self.driver is not None and default.cuda is not None and self.driver.runs(default.cuda) is None:
+            because = f"the configured index's build, {default.name}, needs a newer driver than {self.driver.describe()}"
+        else:
+            because = "the configured index does not serve that build for this platform"
+        ways = ["--torch-index URL (a mirror of that index)"]
+        if self.fallback is not None:
+            newest = self.fallback.version
+            fits = " and ".join(_reasons(self.fallback.variant(self.fallback.default_index), self.gpu, self.driver))  # type: ignore[arg-type]
+            ways.append(
+                f"require torch<{newest.major}.{newest.minor + 1}, which the configured index "
+                f"serves in a build ({self.fallback.default_index}) that {fits or 'fits'}"
+            )
+        return (
+            f"{error} — that index was needed because torch {self.release.version} is the "
+            f"newest release with a build for {target}, {self.variant.name}, which only that "
+            f"PyTorch index serves ({because}); ways out: {', or '.join(ways)}"
+        )
+
+    def settled(self, version: str) -> TorchPlan:
+        """The plan re-told for the torch the solve locked.
+
+        The build is chosen before the solve, for the newest release that fits; other
+        requirements (``torchvision<0.26``) can hold torch on an older release, whose build
+        on the same index is another one (2.10 on the default index is CUDA 12.8, not the
+        13.2 of 2.15).  The header, the driver line and the summary must describe what was
+        locked, so they are derived again from the locked release.
+        """
+        locked = release_of(version)
+        if locked is None or self.variant is None or (self.release is not None and locked.version == self.release.version):
+            return self
+        if self.index_url is None:
+            name = locked.default_index
+        else:
+            name = self.variant.name
+        variant = locked.variant(name)
+        if variant is None:
+            return self
+        if self.user_index:
+            return replace(self, variant=variant, release=locked)
+        reasons = _reasons(variant, self.gpu, self.driver)
+        where = "the default index" if self.index_url is None else self.index_url
+        why = f"torch {locked.version}: the newest release your other requirements allow"
+        if self.release is not None:
+            why += f" (torch {self.release.version} would fit the target too)"
+        why += f"; its {variant.name} build on {where}"
+        why += f" {' and '.join(reasons)}" if reasons else " is used"
+        note = _driver_need(variant) if self.driver is None else ""
+        return replace(self, variant=variant, release=locked, why=why, driver_note=note)
+
 
 def _constraint(allowed: list[Release]) -> SpecifierSet:
     """torch limited to the ``allowed`` catalog releases (and none outside the catalog)."""
@@ -219,6 +295,17 @@ def _constraint(allowed: list[Release]) -> SpecifierSet:
 
 def _gpu_text(gpu: Gpu) -> str:
     return f"{gpu.label} ({gpu.sm})"
+
+
+def _reasons(variant: Variant, gpu: Gpu | None, driver: DriverSupport | None) -> list[str]:
+    """Why ``variant`` fits: "ships kernels for the NVIDIA A100 (sm80)", "driver … runs it"."""
+    reasons = []
+    if gpu is not None and gpu.capability is not None:
+        reasons.append(f"ships kernels for the {_gpu_text(gpu)}")
+    if driver is not None and variant.cuda is not None:
+        runs = driver.runs(variant.cuda)
+        reasons.append(f"{'driver ' + driver.driver if driver.driver else 'CUDA ' + str(driver.native)} runs it ({runs})")
+    return reasons
 
 
 def _driver_need(variant: Variant) -> str:
@@ -246,6 +333,13 @@ def plan(
         return None
     cpu = gpu is not None and gpu.name == CPU
     capability = gpu.capability if gpu is not None else None
+    if system == "Windows" and capability is not None:
+        raise UsageError(
+            f"--gpu {gpu.name} with a Windows platform: ftlock's torch build catalog records "  # type: ignore[union-attr]
+            "the Linux x86_64 builds only (PyTorch's Windows wheels ship other GPU "
+            "architectures); lock for --platform linux_x86_64, or leave out --gpu and name "
+            "the build with --torch-index URL"
+        )
     if gpu is not None and not cpu and driver is not None:
         first = driver.knows(capability)
         if first is not None:
@@ -286,7 +380,7 @@ def plan(
             )
         chosen = next((r for r in releases if r in allowed), None)
         variant = (chosen or allowed[0]).variant(name)
-        return TorchPlan(variant, chosen, torch_index, _constraint(allowed), f"--torch-index {torch_index}", _driver_need(variant) if driver is None else "")  # type: ignore[arg-type]
+        return TorchPlan(variant, chosen, torch_index, _constraint(allowed), f"--torch-index {torch_index}", _driver_need(variant) if driver is None else "", gpu=gpu, driver=driver, user_index=True)  # type: ignore[arg-type]
 
     if cpu:
         if system == "Darwin":
@@ -311,18 +405,21 @@ def plan(
             variant = max(options, key=lambda v: v.cuda or Version("0"))
             allowed = [r for r in catalog().releases if fits(r.variant(variant.name))]
             index = variant_index_url(variant.name)
-        reasons = []
-        if capability is not None:
-            reasons.append(f"ships kernels for the {_gpu_text(gpu)}")  # type: ignore[arg-type]
-        if driver is not None:
-            runs = driver.runs(variant.cuda)  # type: ignore[arg-type]
-            reasons.append(f"{'driver ' + driver.driver if driver.driver else 'CUDA ' + str(driver.native)} runs it ({runs})")
+        reasons = _reasons(variant, gpu, driver)
         why = f"torch {release.version}: the newest release with a build that {' and '.join(reasons)}"
         if skipped:
             why += f"; skipped torch {', '.join(skipped)} (no build fits)"
         if on_default:
             why += "; the default index serves that build"
-        return TorchPlan(variant, release, index, _constraint(allowed), why, _driver_need(variant) if driver is None else "")
+        # when the build needs a PyTorch index: the newest release whose build on the
+        # configured index fits as well (named when that index cannot be reached)
+        fallback = None
+        if index is not None and system == "Linux" and machine == "x86_64":
+            fallback = next((r for r in releases if fits(r.variant(r.default_index))), None)
+        return TorchPlan(
+            variant, release, index, _constraint(allowed), why,
+            _driver_need(variant) if driver is None else "", fallback, gpu, driver,
+        )
     span = f"{catalog().releases[-1].version}-{catalog().releases[0].version}"
     detail = f" with {driver.describe()}" if driver else ""
     raise NoSolution(
