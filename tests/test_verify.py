@@ -9,7 +9,6 @@ import fails next to one version of another fake package stands in for the real 
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
 from pathlib import Path
@@ -341,3 +340,53 @@ def test_modules_come_from_the_record_and_namespace_packages_go_one_level_down(t
         "demo-1.0.dist-info/METADATA,,\n__pycache__/single.cpython-311.pyc,,\ntests/__init__.py,,\n"
     )
     assert modules_of(info) == ["demo", "fast", "nvidia.cublas", "single", "tests"]
+
+
+def test_the_error_line_is_the_exception_of_the_last_traceback_with_its_continuation():
+    from ftlock.verify.env import error_line
+
+    output = (
+        "some warning printed first\n"
+        "Traceback (most recent call last):\n  File \"x.py\", line 1, in <module>\n"
+        "ModuleNotFoundError: No module named 'rich'\n\n"
+        "The above exception was the direct cause of the following exception:\n\n"
+        "Traceback (most recent call last):\n  File \"y.py\", line 2, in <module>\n"
+        "RuntimeError: Failed to import trl.trainer.sft_trainer because of the following error (look up to see its traceback):\n"
+        "No module named 'rich'\n"
+    )
+    assert error_line(output) == (
+        "RuntimeError: Failed to import trl.trainer.sft_trainer because of the following error "
+        "(look up to see its traceback): No module named 'rich'"
+    )
+    assert error_line("no traceback at all\nlast words\n") == "last words"
+
+
+def test_install_errors_are_one_line_for_uv_and_for_pip():
+    from ftlock.verify.install import install_error
+
+    uv = (
+        "Resolved 1 package in 3ms\nerror: Failed to download `goodlib==2.0`\n"
+        "  cause: Hash mismatch for `goodlib==2.0`\n\n         Expected:\n           sha256:00\n"
+    )
+    assert install_error(uv) == "Hash mismatch for `goodlib==2.0` (Failed to download `goodlib==2.0`)"
+    pip = (
+        "Collecting goodlib==2.0 (from -r lock.txt (line 2))\n"
+        "ERROR: THESE PACKAGES DO NOT MATCH THE HASHES FROM THE REQUIREMENTS FILE. If you have ...\n"
+        "    goodlib==2.0 from http://127.0.0.1/files/goodlib-2.0-py3-none-any.whl (from -r lock.txt (line 2)):\n"
+        "        Expected sha256 00\n"
+    )
+    assert install_error(pip) == "hash mismatch: goodlib==2.0"
+
+
+def test_keep_leaves_the_environment_and_refuses_a_directory_in_use(ftlock, index, tmp_path):
+    lock = _solve(ftlock, index, tmp_path, "plugin==2.0", "goodlib==2.0")
+    keep = tmp_path / "env"
+
+    result = _verify(ftlock, tmp_path, lock, "--keep", str(keep))
+
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert (keep / "bin" / "python").exists()
+    assert list((keep / "lib").glob("python*/site-packages/plugin/__init__.py"))
+    again = _verify(ftlock, tmp_path, lock, "--keep", str(keep))
+    assert again.exit_code == 2
+    assert "exists and is not empty" in again.stderr

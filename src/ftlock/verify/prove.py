@@ -193,7 +193,7 @@ class Prover:
         outcome = envmod.run_python(
             python, rule.probe or "", env=envmod.child_env(venv, scratch), cwd=scratch, timeout=self.options.timeout
         )
-        result.ok, result.line, result.output = outcome.ok, outcome.line, outcome.output
+        result.ok, result.line, result.output = outcome.ok, outcome.line.replace(str(venv), "<env>"), outcome.output
         result.seconds = time.perf_counter() - started
         return result
 

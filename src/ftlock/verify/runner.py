@@ -100,6 +100,8 @@ class Prepared:
 def prepare(lock: Path, options: VerifyOptions) -> Prepared:
     """Everything decided before a byte is downloaded; CannotVerify when this machine cannot."""
     plan = read_plan(lock)
+    if options.keep is not None and options.keep.exists() and any(options.keep.iterdir()):
+        raise envmod.CannotVerify(f"--keep {options.keep}: exists and is not empty; give a new directory")
     envmod.check_platform(plan.platform)
     interpreter = envmod.find_interpreter(plan.python, options.python)
     installer = installmod.choose(
@@ -214,7 +216,7 @@ def _run(report: Report, ready: Prepared, options: VerifyOptions, venv: Path, sc
     for r in results:
         owner = f" ({', '.join(r.module.dists)})" if r.module.dists and r.module.dists != (r.module.name,) else ""
         if r.status == "fail":
-            _add(report, ui, Row(f"import {r.module.name}{owner}", FAIL, r.seconds, r.detail))
+            _add(report, ui, Row(f"import {r.module.name}{owner}", FAIL, r.seconds, r.detail.replace(str(venv), "<venv>")))
         elif r.status == "skip":
             _add(report, ui, Row(f"import {r.module.name}{owner}", SKIP, 0.0, r.detail))
 
@@ -230,7 +232,7 @@ def _run(report: Report, ready: Prepared, options: VerifyOptions, venv: Path, sc
             continue
         ui.check_started(check.name)
         outcome = envmod.run_python(python, check.code, env=child, cwd=scratch, timeout=options.smoke_timeout)
-        _add(report, ui, Row(check.name, PASS if outcome.ok else FAIL, outcome.seconds, outcome.line))
+        _add(report, ui, Row(check.name, PASS if outcome.ok else FAIL, outcome.seconds, outcome.line.replace(str(venv), "<venv>")))
     if options.keep:
         smokemod.write_scripts(smokemod.applicable(smokemod.checks(model_type), names), venv / "ftlock-checks")
 
