@@ -4,6 +4,7 @@
     python benchmarks/corpus.py --config 3.11        # one configuration
     python benchmarks/corpus.py --only qlora --only unsloth
     python benchmarks/corpus.py --update-docs        # also rewrite the report in docs/benchmarks.md
+    python benchmarks/corpus.py --report-only benchmarks/results/corpus-DATE.json --update-docs
 
 The sets are the public fine-tuning requirement files in ``../shared/corpus/`` (each names
 its source repository and commit in its first line, with an approximate date such as
@@ -240,7 +241,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=float, default=300.0, help="seconds per tool run (default 300)")
     parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument("--update-docs", action="store_true")
+    parser.add_argument("--report-only", type=Path, metavar="JSON", help="re-render a saved run's report")
     args = parser.parse_args(argv)
+    if args.report_only:
+        results = [SetResult(**r) for r in json.loads(args.report_only.read_text(encoding="utf-8"))]
+        text = report(results)
+        print(text)
+        if args.update_docs:
+            update_docs(text)
+        return 0
     files = sorted(p for p in args.corpus.glob("*.txt") if not args.only or p.stem in args.only)
     # a file another set includes with -r is locked through that set, not alone
     included = {Path(m).name for p in files for m in re.findall(r"^-r\s+(\S+)", p.read_text(), re.M)}
