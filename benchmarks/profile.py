@@ -6,7 +6,7 @@ pages and metadata).
     python benchmarks/profile.py C --mirror   # recorded mirror
     python benchmarks/profile.py "requests rich" --top 15 --save /tmp/prof
 
-The solve runs in-process (``ftlock.resolver.solve.solve(SolveRequest(...))``) so the
+The solve runs in-process (``ftlock.resolve.solve.solve(SolveRequest(...))``) so the
 profile sees ftlock itself, not a subprocess.  ftlock does its I/O and parsing on a thread
 pool, and cProfile only watches the thread that enabled it — so every thread started
 during the solve gets its own profiler and their statistics are merged into a second
@@ -17,7 +17,7 @@ profile is where CPU goes (parsing pages, hashing, unzipping) summed over thread
 Phases: interpreter start-up and ``import`` are measured in fresh subprocesses (an
 in-process import would already be warm): what every run imports (CLI, solve front door,
 lock writer — all a solve-cache hit needs) and what only a run of the solver adds
-(``ftlock.resolver.engine``; the knowledge overlay it loads mid-solve is counted in the
+(``ftlock.resolve.engine``; the knowledge overlay it loads mid-solve is counted in the
 solve).  Solve and render (lock text) are timed here.
 """
 
@@ -89,8 +89,8 @@ def subprocess_seconds(code: str, repeat: int = 3) -> float:
 
 def profile_solve(request: Any, label: str) -> dict[str, Any]:
     """One in-process solve + render under cProfile; returns timings and the profiles."""
-    from ftlock.lockgen.requirements_txt import render  # noqa: PLC0415
-    from ftlock.resolver.solve import solve  # noqa: PLC0415
+    from ftlock.lock.requirements_txt import render  # noqa: PLC0415
+    from ftlock.resolve.solve import solve  # noqa: PLC0415
 
     main = cProfile.Profile()
     with thread_profiles() as workers:
@@ -161,11 +161,11 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.update(env)
 
     startup = subprocess_seconds("pass")
-    front = "import ftlock.cli, ftlock.resolver.solve, ftlock.lockgen.requirements_txt"
+    front = "import ftlock.cli, ftlock.resolve.solve, ftlock.lock.requirements_txt"
     imports = subprocess_seconds(front) - startup
-    solver_imports = subprocess_seconds(f"{front}, ftlock.resolver.engine") - startup - imports
+    solver_imports = subprocess_seconds(f"{front}, ftlock.resolve.engine") - startup - imports
 
-    from ftlock.resolver.solve import SolveRequest  # noqa: PLC0415
+    from ftlock.resolve.solve import SolveRequest  # noqa: PLC0415
 
     cache = Path(tempfile.mkdtemp(prefix="ftlock-profile-"))
     request = SolveRequest(
@@ -188,8 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# ftlock profile: {' '.join(requirements)} ({'mirror' if mirror else 'live'} index)\n")
     print("## Phases (seconds)\n")
     print(f"interpreter start-up      {startup:7.3f}   (python -c pass, best of 3)")
-    print(f"import ftlock             {imports:7.3f}   (cli + solve front door + lockgen, fresh interpreter)")
-    print(f"import the solver         {solver_imports:7.3f}   (ftlock.resolver.engine; not needed on a solve-cache hit)")
+    print(f"import ftlock             {imports:7.3f}   (cli + solve front door + lock writers, fresh interpreter)")
+    print(f"import the solver         {solver_imports:7.3f}   (ftlock.resolve.engine; not needed on a solve-cache hit)")
     for run in runs:
         print(f"solve  {run['label']:8s}           {run['solve_s']:7.3f}   "
               f"({run['packages']} packages, {run['requests']} requests, {run['bytes'] / 1e6:.1f} MB"

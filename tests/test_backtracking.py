@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from ftlock.resolver.backtracking import ConflictTracker
+from ftlock.resolve.backtracking import ConflictTracker
 from tests.support.dists import build_wheel
 from tests.support.locks import pins
 
@@ -134,7 +134,7 @@ def test_the_learnt_order_never_flips_back() -> None:
 
 
 def test_backtracking_progress_names_the_package_and_the_versions_tried(walk_index, tmp_path):
-    from ftlock.resolver.solve import SolveRequest, solve
+    from ftlock.resolve.solve import SolveRequest, solve
 
     shown: list[str] = []
     solve(

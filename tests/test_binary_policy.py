@@ -10,7 +10,7 @@ import random
 import pytest
 
 from ftlock.errors import UsageError
-from ftlock.resolver.formats import Format, FormatControl
+from ftlock.resolve.formats import Format, FormatControl
 from tests.support.dists import build_sdist, build_wheel
 from tests.support.locks import entry, pins
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from ftlock.resolver.metadata import parse_metadata
+from ftlock.distribution.metadata import parse_metadata
 from tests.support.dists import _write_wheel_archive, build_wheel, render_metadata
 
 LOG_ENV = "FAKEBACKEND_LOG"
@@ -287,7 +287,7 @@ def test_a_setup_py_importing_a_missing_module_shows_the_exception_and_a_hint(in
 
 
 def test_setuptools_running_a_setup_py_that_imports_torch_gets_the_setup_py_hint() -> None:
-    from ftlock.resolver.pep517 import describe_failure
+    from ftlock.distribution.pep517 import describe_failure
 
     # the shape of setuptools' output (it compiles setup.py as "<string>"), as mamba-ssm shows it
     output = (
@@ -310,7 +310,7 @@ def test_a_build_requirement_wheel_is_unpacked_like_pip_installs_it(tmp_path: Pa
     import subprocess
     import venv
 
-    from ftlock.resolver.wheelinstall import Scheme, install_wheel
+    from ftlock.distribution.wheelinstall import Scheme, install_wheel
 
     dist_info = "tool-1.0.dist-info"
     wheel = tmp_path / "tool-1.0-py3-none-any.whl"

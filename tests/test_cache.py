@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ftlock.resolver.cache import Cache
+from ftlock.index.cache import Cache
 from tests.support.dists import BACKEND_LOG_ENV, build_sdist, build_wheel, sha256_file
 
 

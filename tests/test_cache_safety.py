@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from ftlock.resolver.cache import Cache
+from ftlock.index.cache import Cache
 from tests.support.dists import build_wheel
 from tests.support.faults import FaultProxy
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from ftlock.config import ConfigError, Overrides, find_config, load
+from ftlock.project.config import ConfigError, Overrides, find_config, load
 from ftlock.errors import UsageError
-from ftlock.knowledge.gpus import catalog
+from ftlock.gpu.gpus import catalog
 
 
 def write(tmp_path: Path, text: str) -> Path:

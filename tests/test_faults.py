@@ -454,7 +454,7 @@ def test_metadata_and_wheels_served_with_odd_content_types_are_read(scenario):
 def test_retry_after_accepts_seconds_and_http_dates():
     from email.utils import formatdate
 
-    from ftlock.resolver.http import _retry_after
+    from ftlock.index.http import _retry_after
 
     assert _retry_after("7") == 7.0
     assert _retry_after("-3") == 0.0
@@ -468,7 +468,7 @@ def test_retry_after_accepts_seconds_and_http_dates():
 def test_every_transport_failure_httpx_raises_counts_as_transient():
     import httpx
 
-    from ftlock.resolver.http import TRANSIENT_ERRORS
+    from ftlock.index.http import TRANSIENT_ERRORS
 
     for exc in (
         httpx.RemoteProtocolError("peer closed connection without sending complete message body"),

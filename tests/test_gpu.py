@@ -18,9 +18,9 @@ import pytest
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from ftlock.knowledge.cuda import DriverSupport
-from ftlock.knowledge.gpus import lookup
-from ftlock.resolver import torch_builds
+from ftlock.gpu.cuda import DriverSupport
+from ftlock.gpu.gpus import lookup
+from ftlock.gpu import torch_builds
 from tests.support.dists import BACKEND_LOG_ENV, build_sdist, build_wheel
 
 

@@ -18,7 +18,7 @@ import textwrap
 
 import pytest
 
-from ftlock.resolver.metadata import extract_archive
+from ftlock.distribution.metadata import extract_archive
 from ftlock.errors import MetadataError
 from tests.support.dists import build_wheel
 

@@ -36,8 +36,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ftlock.resolver.http import Http
-from ftlock.resolver.indexes import origin
+from ftlock.index.http import Http
+from ftlock.index.settings import origin
 from tests.support.dists import build_wheel, render_metadata, sha256_file
 from tests.support.faults import body as replace_body
 from tests.support.hostile import (

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from ftlock.resolver.metadata import read_wheel_metadata, static_pkg_info
-from ftlock.resolver.pages import parse_html_page, parse_json_page
-from ftlock.resolver.rangezip import TAIL, RangeNotSupported, SparseRemoteFile, read_member
+from ftlock.distribution.metadata import read_wheel_metadata, static_pkg_info
+from ftlock.index.pages import parse_html_page, parse_json_page
+from ftlock.index.rangezip import TAIL, RangeNotSupported, SparseRemoteFile, read_member
 from tests.support.dists import (
     BACKEND_LOG_ENV,
     build_sdist,

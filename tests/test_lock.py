@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ftlock.lockfile import read_lock
+from ftlock.lock.lockfile import read_lock
 from tests.support.dists import build_wheel
 
 TARGETS = """

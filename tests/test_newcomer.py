@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from ftlock.progress import LogProgress
-from ftlock.resolver.candidates import Requirement
-from ftlock.resolver.collapse import SEPARATE_UP_TO, collapse
+from ftlock.cli.progress import LogProgress
+from ftlock.resolve.candidates import Requirement
+from ftlock.resolve.collapse import SEPARATE_UP_TO, collapse
 from tests.support.dists import build_wheel
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -259,7 +259,7 @@ def test_without_platform_stderr_says_which_platform_was_assumed(alpha_index, tm
     from click.testing import CliRunner
 
     from ftlock.cli import main
-    from ftlock.resolver.target import Target
+    from ftlock.resolve.target import Target
 
     assumed = Target.from_options("3.11", None).platform.name
     result = CliRunner().invoke(
@@ -383,7 +383,7 @@ def test_a_solve_in_a_log_prints_a_progress_line_every_few_seconds_and_none_when
 def test_progress_lines_go_to_a_log_file_or_pipe_never_to_an_in_memory_stream(tmp_path):
     import io
 
-    from ftlock.progress import is_log
+    from ftlock.cli.progress import is_log
 
     with open(tmp_path / "build.log", "w") as log:
         assert is_log(log)

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from ftlock.errors import UsageError
-from ftlock.resolver.target import PlatformTarget
+from ftlock.resolve.target import PlatformTarget
 from tests.support.dists import build_wheel
 from tests.support.locks import entry, pins
 
@@ -141,7 +141,7 @@ def test_the_highest_accepted_glibc_is_2_99():
 
 
 def test_a_project_configuration_accepts_legacy_names_and_names_bad_numbers(tmp_path):
-    from ftlock import config
+    from ftlock.project import config
 
     path = tmp_path / "pyproject.toml"
     path.write_text('[tool.ftlock]\nrequirements = ["a"]\nplatform = "manylinux2014_x86_64"\n')

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from packaging.specifiers import Specifier
 
-from ftlock.resolver.prereleases import names_prerelease
+from ftlock.resolve.prereleases import names_prerelease
 from tests.support.dists import build_wheel
 from tests.support.locks import pins
 

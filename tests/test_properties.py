@@ -488,7 +488,7 @@ def test_a_conflict_below_an_extra_undoes_the_extra(server):
 def test_pins_that_require_each_other_through_extras_build_a_result(server):
     """Found by the property test: p1[x,y] and p2[y] require each other.  resolvelib's
     result building recursed around that cycle until RecursionError
-    (ftlock.resolver.resolvelib_compat makes it cycle-safe)."""
+    (ftlock.resolve.resolvelib_compat makes it cycle-safe)."""
     universe = {
         "p0": {
             "1.0": _release("p0", "1.0", 'p1[x]; extra == "y"', extras=("x", "y")),
@@ -512,7 +512,7 @@ def test_pins_that_require_each_other_through_extras_build_a_result(server):
 
 
 def test_the_route_to_root_search_survives_a_cycle():
-    from ftlock.resolver.resolvelib_compat import _has_route_to_root
+    from ftlock.resolve.resolvelib_compat import _has_route_to_root
 
     class Criterion:
         def __init__(self, *parents: object) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ftlock.lockfile import read_lock
+from ftlock.lock.lockfile import read_lock
 from tests.support.dists import build_sdist, build_wheel, sha256_file
 
 if sys.version_info >= (3, 11):

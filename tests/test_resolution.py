@@ -604,7 +604,7 @@ def test_a_lock_that_cannot_be_written_leaves_no_temp_file(small_index, tmp_path
 
 def test_a_preferred_version_is_kept_while_it_still_fits(local_index, dists_dir):
     """Re-locks and base environments prefer what is already there over the newest."""
-    from ftlock.resolver.solve import SolveRequest, solve
+    from ftlock.resolve.solve import SolveRequest, solve
 
     index = local_index()
     for version in ("1.0", "1.1", "2.0"):

@@ -19,7 +19,7 @@ from packaging.version import Version
 
 from ftlock.knowledge.classes import ReleaseFacts, in_class
 from ftlock.knowledge.loader import builtin_rules
-from ftlock.resolver.models import DistFile
+from ftlock.index.models import DistFile
 from tests.support.dists import build_wheel
 
 UNSLOTH_RULE = "unsloth-2024.7-peft-0.12-zero-qkv"

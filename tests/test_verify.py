@@ -17,7 +17,7 @@ import pytest
 
 from tests.support.dists import build_wheel, sha256_file
 
-from ftlock.resolver.target import PlatformTarget
+from ftlock.resolve.target import PlatformTarget
 from ftlock.verify.env import uv_path
 
 pytestmark = pytest.mark.skipif(
@@ -315,7 +315,7 @@ def test_a_pylock_is_installed_by_uv_and_its_sizes_come_from_the_lock(ftlock, in
 
 
 def test_every_smoke_check_is_valid_python_for_every_model_preset():
-    from ftlock.knowledge.models_catalog import catalog
+    from ftlock.gpu.models_catalog import catalog
     from ftlock.verify import smoke
 
     presets = [m.name for m in catalog().model]

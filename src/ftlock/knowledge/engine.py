@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from dataclasses import dataclass, field
 
 from packaging.specifiers import SpecifierSet
@@ -26,7 +27,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from ftlock.knowledge.classes import ReleaseFacts, in_class
-from ftlock.knowledge.loader import LoadedRule, builtin_rules
+from ftlock.knowledge.loader import LoadedRule, builtin_rules, load_rules
 from ftlock.knowledge.models import (
     AbiRule,
     Condition,
@@ -52,10 +53,10 @@ class TargetFacts:
         cls, features: Iterable[str] = (), gpu: str | None = None, cuda: Version | None = None
     ) -> TargetFacts:
         """Facts from ``--feature`` names, a ``--gpu`` catalog name and the CUDA release the
-        driver supports (``--cuda-driver``/``--cuda``, see :mod:`ftlock.knowledge.cuda`)."""
+        driver supports (``--cuda-driver``/``--cuda``, see :mod:`ftlock.gpu.cuda`)."""
         if gpu is None:
             return cls(frozenset(features), cuda=cuda)
-        from ftlock.knowledge.gpus import lookup
+        from ftlock.gpu.gpus import lookup
 
         card = lookup(gpu)
         return cls(frozenset(features), card.name, card.arch, card.capability, cuda)
@@ -139,6 +140,21 @@ class Knowledge:
         )
         self._index()
 
+    @classmethod
+    def for_target(
+        cls,
+        rule_paths: Iterable[Path] = (),
+        features: Iterable[str] = (),
+        gpu: str | None = None,
+        cuda: Version | None = None,
+        ignored: Iterable[str] = (),
+        enabled: bool = True,
+    ) -> Knowledge:
+        """The built-in rules plus ``rule_paths``, active for one target.  The one way a
+        solve, ``ftlock check`` and ``ftlock lock`` build their knowledge, so they can never
+        disagree on which rules apply to the same target."""
+        return cls(load_rules(rule_paths), TargetFacts.build(features, gpu, cuda), ignored, enabled)
+
     def _index(self) -> None:
         self._by_package: dict[str, list] = {}
         for rule in self.active:
@@ -206,7 +222,7 @@ class Knowledge:
         self, installed: Mapping[str, str | Version], severities: tuple[str, ...] = ("error", "warn")
     ) -> list[Violation]:
         """Rules broken by a complete set of installed versions (``name -> version``)."""
-        versions = {canonicalize_name(n): _version(v) for n, v in installed.items()}
+        versions: dict[str, Version | None] = {canonicalize_name(n): _version(v) for n, v in installed.items()}
         found: list[Violation] = []
 
         def have(rng: PackageRange) -> Version | None:

@@ -6,7 +6,6 @@ errors name the file and the rule id (or its position), so a bad edit is easy to
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -16,11 +15,8 @@ from pydantic import TypeAdapter, ValidationError
 
 from ftlock.errors import UsageError
 from ftlock.knowledge.models import Rule
+from ftlock._toml import tomllib
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 DATA_DIR = Path(__file__).parent / "data"
 KINDS = ("conflict", "requires", "metadata", "abi")

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from ftlock.errors import NoSolution
@@ -57,11 +58,11 @@ class PinnedBreak:
         )
 
 
-def exact_pins(specifiers: Mapping[str, object]) -> dict[str, Version]:
+def exact_pins(specifiers: Mapping[str, SpecifierSet]) -> dict[str, Version]:
     """``name -> version`` of the specifier sets that pin one exact version (``==1.0``)."""
     out: dict[str, Version] = {}
     for name, spec in specifiers.items():
-        for item in spec:  # type: ignore[attr-defined]
+        for item in spec:
             if item.operator in ("==", "===") and "*" not in item.version:
                 try:
                     out[name] = Version(item.version)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ftlock.errors import UsageError
-from ftlock.resolver.target import PlatformTarget, PythonTarget
+from ftlock.resolve.target import PlatformTarget, PythonTarget
 
 
 class CannotVerify(UsageError):
@@ -80,7 +80,7 @@ def find_interpreter(want: PythonTarget | None, explicit: str | None = None) -> 
             )
         return found
     if want is None:
-        return Interpreter(sys.executable, tuple(sys.version_info[:3]))  # type: ignore[arg-type]
+        return Interpreter(sys.executable, (sys.version_info.major, sys.version_info.minor, sys.version_info.micro))
     candidates: list[str] = [sys.executable]
     major, minor = want.minor
     for name in (f"python{major}.{minor}", f"python{major}"):

@@ -11,18 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import re
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ftlock.errors import FtlockError
-from ftlock.lockfile import LockFile, read_lock
-from ftlock.resolver.target import PlatformTarget, PythonTarget, Target
+from ftlock.lock.lockfile import LockFile, read_lock
+from ftlock.resolve.target import PlatformTarget, PythonTarget, Target
+from ftlock._toml import tomllib
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 _TARGET = re.compile(r"^CPython (\d+\.\d+(?:\.\d+)?), (\S+)$")
 _MODEL = re.compile(r"^Model: ([^,\s]+)")
@@ -160,8 +156,8 @@ def _lock_indexes(plan: LockPlan) -> tuple[str | None, tuple[str, ...]]:
 
 
 def _from_index(plan: LockPlan, machine: Target, cache_dir: Path | None, timeout: float) -> Download:
-    from ftlock.resolver.engine import Session
-    from ftlock.resolver.solve import SolveRequest
+    from ftlock.resolve.engine import Session
+    from ftlock.resolve.solve import SolveRequest
 
     out = Download(source="the index")
     wanted = {n: set(e.hashes) for n, e in plan.lock.packages.items() if e.version and not e.url}

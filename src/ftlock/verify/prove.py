@@ -83,10 +83,10 @@ class Proof:
         }
 
 
-def gpu_facts(gpus: Sequence[Gpu]):  # type: ignore[no-untyped-def]
+def gpu_facts(gpus: Sequence[Gpu]):
     """TargetFacts of this machine's first GPU that the catalog knows, or None."""
     from ftlock.knowledge.engine import TargetFacts
-    from ftlock.probe import match
+    from ftlock.gpu.probe import match
 
     for gpu in gpus:
         card = match(gpu.name, gpu.compute_capability)
@@ -198,8 +198,8 @@ class Prover:
         return result
 
     def _lock(self, item: LoadedRule, pins: tuple[str, ...], *, bad: bool) -> tuple[str, list[str]]:
-        from ftlock.lockgen.requirements_txt import render
-        from ftlock.resolver.solve import SolveRequest, solve
+        from ftlock.lock.requirements_txt import render
+        from ftlock.resolve.solve import SolveRequest, solve
 
         rule = item.rule
         major, minor, _ = self.interpreter.version
@@ -231,7 +231,7 @@ class Prover:
 def _this_interpreter() -> tuple[str, tuple[int, int, int]]:
     import sys
 
-    return sys.executable, tuple(sys.version_info[:3])  # type: ignore[return-value]
+    return sys.executable, (sys.version_info.major, sys.version_info.minor, sys.version_info.micro)
 
 
 def judge(item: LoadedRule, bad: Side, good: Side) -> tuple[str, str]:

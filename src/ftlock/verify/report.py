@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ftlock import __version__
+from ftlock._version import __version__
 
 PASS, FAIL, SKIP, NOT_RUN = "pass", "fail", "skip", "not run"
 
@@ -97,7 +97,7 @@ class Report:
 
     def record(self, lock_path: Path) -> Path:
         """Write ``LOCK.verified.json`` beside the lock (atomically); its path."""
-        from ftlock.lockgen.atomic import write_atomic
+        from ftlock.lock.atomic import write_atomic
 
         path = lock_path.with_name(lock_path.name + ".verified.json")
         write_atomic(path, json.dumps(self.to_json(), indent=2) + "\n")

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Protocol
 
 from ftlock.errors import FtlockError
-from ftlock.resolver.target import PlatformTarget, PythonTarget, Target
+from ftlock.resolve.target import PlatformTarget, PythonTarget, Target
 from ftlock.verify import env as envmod
 from ftlock.verify import imports as importsmod
 from ftlock.verify import install as installmod
@@ -68,7 +68,7 @@ class VerifyOptions:
 
 def detect_gpus() -> list[Gpu]:
     """This machine's NVIDIA GPUs (nvidia-smi); none when there is no driver."""
-    from ftlock.probe import ProbeError, probe
+    from ftlock.gpu.probe import ProbeError, probe
 
     try:
         return [Gpu(g.name, g.driver, g.compute_capability) for g in probe()]
@@ -77,7 +77,7 @@ def detect_gpus() -> list[Gpu]:
 
 
 def cache_root(cache_dir: Path | None) -> Path:
-    from ftlock.resolver.cache import default_cache_dir
+    from ftlock.index.cache import default_cache_dir
 
     return (cache_dir or default_cache_dir()) / "verify"
 

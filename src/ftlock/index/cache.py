@@ -1,0 +1,282 @@
+"""On-disk cache: immutable metadata by file hash, and index pages with a freshness policy.
+
+Metadata of a file never changes once the file's sha256 is known, so it is keyed by that
+hash and never refetched.  Index pages do change; the index these tools usually talk to
+sends no validators, so revalidation alone would save nothing.  The policy instead:
+
+* a page fetched less than ``page_ttl`` seconds ago is used as is (``--refresh`` bypasses);
+* a page fetched *after* the ``--exclude-newer`` date is complete for that solve — nothing
+  uploaded later can matter — and is reused at any age;
+* otherwise the page is refetched, sending ``If-None-Match``/``If-Modified-Since`` when the
+  index gave validators, so a 304 costs one small round trip;
+* ``--offline`` uses any cached page regardless of age.
+
+Every entry is written to a temporary file and renamed into place, and its first line is
+the sha256 of the payload that follows, so a reader never sees a partial or corrupted entry
+(it is treated as a miss, deleted and refetched).  This is also what makes the cache safe
+to share: concurrent ftlock processes each write whole entries by atomic rename, the last
+rename wins and every version is complete and correct (entries are keyed by content
+hash, or are a page as the index sent it).  A process killed mid-write leaves at most a
+``.tmp-*`` file, which is never read as an entry and is swept once it is an hour old.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from ftlock._urls import redact
+from ftlock.index.models import Metadata
+from ftlock.untrusted import is_sha256
+
+CACHE_VERSION = "v3"
+_KINDS = frozenset({"metadata", "metadata-url", "pages", "solves"})
+TMP_PREFIX = ".tmp-"
+STALE_TMP = 3600.0
+
+
+def default_cache_dir() -> Path:
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("ftlock"))
+
+
+def _key(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class FetchPolicy:
+    """How much to trust the page cache (the rules in this module's docstring)."""
+
+    page_ttl: float = 600.0
+    refresh: bool = False
+    offline: bool = False
+    exclude_newer: datetime | None = None
+
+    def fresh(self, fetched_at: float) -> bool:
+        """Whether a page cached at ``fetched_at`` is used without asking the index."""
+        if self.offline:
+            return True
+        if self.refresh:
+            return False
+        if time.time() - fetched_at < self.page_ttl:
+            return True
+        cutoff = self.exclude_newer
+        return cutoff is not None and fetched_at > cutoff.timestamp()
+
+
+@dataclass(frozen=True)
+class CachedPage:
+    """A project page as the index sent it; ``body`` None records "not on this index"."""
+
+    body: bytes | None
+    url: str
+    content_type: str
+    fetched_at: float
+    etag: str | None
+    last_modified: str | None
+    identity: tuple[int, int, int] | None = None  # (inode, size, mtime_ns) of the entry read
+
+
+class Cache:
+    """A directory of checksummed JSON entries; ``root=None`` disables caching."""
+
+    def __init__(self, root: Path | None) -> None:
+        self.root = root / CACHE_VERSION if root is not None else None
+        self._swept: set[Path] = set()
+
+    @property
+    def enabled(self) -> bool:
+        return self.root is not None
+
+    # -- low level -------------------------------------------------------------------------
+    def _path(self, kind: str, key: str) -> Path:
+        """Entries live at ``kind/ab/abcd….json``; ``key`` must be a sha256 hex digest, so
+        nothing an index sends can name a path outside the cache."""
+        assert self.root is not None
+        if not is_sha256(key) or kind not in _KINDS:
+            raise ValueError(f"not a cache key: {key[:80]!r}")
+        return self.root / kind / key[:2] / f"{key}.json"
+
+    def read_entry(self, kind: str, key: str) -> dict | None:
+        """A checksummed JSON entry, or None when missing or damaged (then deleted)."""
+        if self.root is None or not is_sha256(key):
+            return None
+        path = self._path(kind, key)
+        try:
+            raw = path.read_bytes()
+            checksum, _, blob = raw.partition(b"\n")
+            if hashlib.sha256(blob).hexdigest().encode() != checksum:
+                raise ValueError("checksum mismatch")
+            return json.loads(blob)
+        except FileNotFoundError:
+            return None
+        except (ValueError, KeyError, TypeError, OSError):
+            # Corrupt or truncated entry: drop it so the caller refetches.
+            self._drop(path)
+            return None
+
+    @staticmethod
+    def _drop(path: Path) -> None:
+        try:
+            path.unlink()
+        except OSError:
+            pass
+
+    def write_entry(self, kind: str, key: str, payload: dict) -> None:
+        """Store a JSON entry atomically, its checksum first."""
+        if self.root is None or not is_sha256(key):
+            return
+        blob = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
+        # first line: sha256 of the rest, so torn or corrupted entries are detected
+        self._write_bytes(self._path(kind, key), hashlib.sha256(blob).hexdigest().encode() + b"\n" + blob)
+
+    # -- metadata --------------------------------------------------------------------------
+    # Two kinds: "metadata" holds what was read from a file downloaded whole and checked
+    # against its sha256 (true for that hash, whichever index offers it); "metadata-url"
+    # holds what one URL's PEP 658 file or range reads said, under :meth:`url_key`, so a
+    # hostile index claiming a good file's hash cannot answer for another index.
+    @staticmethod
+    def url_key(url: str, claimed_sha256: str) -> str:
+        return _key(f"{redact(url)}\n{claimed_sha256}")
+
+    def get_metadata(self, key: str, verified: bool = True) -> Metadata | None:
+        kind = "metadata" if verified else "metadata-url"
+        data = self.read_entry(kind, key)
+        if data is None:
+            return None
+        try:
+            metadata = Metadata.from_json(data)
+            if not isinstance(data, dict) or not metadata.name or not metadata.version:
+                raise ValueError("incomplete entry")
+            return metadata
+        except (KeyError, TypeError, ValueError, AttributeError):
+            # intact bytes but not a metadata entry (another layout, a stray file)
+            self._drop(self._path(kind, key))
+            return None
+
+    def put_metadata(self, key: str, metadata: Metadata, verified: bool = True) -> None:
+        self.write_entry("metadata" if verified else "metadata-url", key, metadata.to_json())
+
+    # -- pages -----------------------------------------------------------------------------
+    # A page is stored as the index sent it (body bytes plus a small JSON header), not
+    # re-serialised: writing costs no CPU, and reading parses exactly like a fresh fetch.
+    def _page_path(self, index_url: str, name: str) -> Path:
+        return self._path("pages", _key(f"{index_url}\n{name}")).with_suffix(".page")
+
+    def get_page(self, index_url: str, name: str) -> CachedPage | None:
+        if self.root is None:
+            return None
+        path = self._page_path(index_url, name)
+        try:
+            with open(path, "rb") as fh:
+                st = os.fstat(fh.fileno())
+                raw = fh.read()
+            checksum, _, rest = raw.partition(b"\n")
+            if hashlib.sha256(rest).hexdigest().encode() != checksum:
+                raise ValueError("checksum mismatch")
+            header_line, _, body = rest.partition(b"\n")
+            header = json.loads(header_line)
+            return CachedPage(
+                body=body if header["found"] else None,
+                url=header["url"],
+                content_type=header["content_type"],
+                fetched_at=float(header["fetched_at"]),
+                etag=header.get("etag"),
+                last_modified=header.get("last_modified"),
+                identity=(st.st_ino, st.st_size, st.st_mtime_ns),
+            )
+        except FileNotFoundError:
+            return None
+        except (ValueError, KeyError, TypeError, OSError):
+            self._drop(path)
+            return None
+
+    def drop_page(self, index_url: str, name: str) -> None:
+        if self.root is not None:
+            self._drop(self._page_path(index_url, name))
+
+    def put_page(
+        self,
+        index_url: str,
+        name: str,
+        body: bytes | None,
+        url: str = "",
+        content_type: str = "",
+        etag: str | None = None,
+        last_modified: str | None = None,
+    ) -> tuple[float, tuple[int, int, int] | None]:
+        """Store a page; returns its ``fetched_at`` (now) and the identity of the entry
+        written (None when nothing was written)."""
+        fetched_at = time.time()
+        if self.root is None:
+            return fetched_at, None
+        header = {
+            "found": body is not None,
+            "url": url,
+            "content_type": content_type,
+            "fetched_at": fetched_at,
+            "etag": etag,
+            "last_modified": last_modified,
+        }
+        rest = json.dumps(header, sort_keys=True).encode() + b"\n" + (body or b"")
+        identity = self._write_bytes(
+            self._page_path(index_url, name), hashlib.sha256(rest).hexdigest().encode() + b"\n" + rest
+        )
+        return fetched_at, identity
+
+    def page_identity(self, index_url: str, name: str) -> tuple[int, int, int] | None:
+        """``(inode, size, mtime_ns)`` of a page entry: every rewrite (a refetch, a
+        revalidation, another process) renames a new file into place, so an unchanged
+        identity means unchanged content, even where mtimes are coarse."""
+        if self.root is None:
+            return None
+        try:
+            st = os.stat(self._page_path(index_url, name))
+        except OSError:
+            return None
+        return st.st_ino, st.st_size, st.st_mtime_ns
+
+    def _write_bytes(self, path: Path, data: bytes) -> tuple[int, int, int] | None:
+        """Write an entry atomically; returns its ``(inode, size, mtime_ns)``, None on failure."""
+        tmp = None
+        try:
+            if path.parent not in self._swept:
+                self._swept.add(path.parent)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                _sweep(path.parent)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TMP_PREFIX)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                st = os.fstat(fh.fileno())
+            os.replace(tmp, path)  # a rename keeps size and mtime: the identity holds
+            return st.st_ino, st.st_size, st.st_mtime_ns
+        except OSError:
+            # a cache that cannot be written only costs speed, never correctness
+            if tmp is not None:
+                self._drop(Path(tmp))
+            return None
+
+
+def _sweep(directory: Path) -> None:
+    """Delete temporary files left by killed writers (older than STALE_TMP seconds: a
+    younger one may belong to a process writing right now)."""
+    cutoff = time.time() - STALE_TMP
+    try:
+        for entry in os.scandir(directory):
+            if entry.name.startswith(TMP_PREFIX):
+                try:
+                    if entry.stat().st_mtime < cutoff:
+                        os.unlink(entry.path)
+                except OSError:
+                    pass
+    except OSError:
+        pass

@@ -1,0 +1,104 @@
+"""Small immutable values that cross module boundaries inside the resolver.
+
+No runtime imports beyond the standard library: the lock writers and the solve cache use
+these values without paying for packaging's tag machinery.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:  # pragma: no cover
+    from packaging.utils import NormalizedName
+
+
+@dataclass(frozen=True, slots=True)
+class DistFile:
+    """One file on an index page (PEP 691 ``files`` entry / PEP 503 anchor)."""
+
+    filename: str
+    url: str
+    sha256: str | None
+    requires_python: str | None = None
+    yanked: bool = False
+    yanked_reason: str | None = None
+    upload_time: float | None = None  # POSIX seconds (cheap to store and compare)
+    size: int | None = None
+    metadata_sha256: str | None = None  # PEP 658/714: set when a .metadata file exists
+    has_metadata_file: bool = False
+    #: the index claimed a sha256 that is not one (dropped: ``sha256`` is None)
+    invalid_hash: bool = False
+
+    @property
+    def is_wheel(self) -> bool:
+        return self.filename.endswith(".whl")
+
+    @property
+    def is_sdist(self) -> bool:
+        return self.filename.endswith((".tar.gz", ".zip"))
+
+
+@dataclass(frozen=True)
+class ProjectPage:
+    """All files one index offers for one project.
+
+    Real pages list thousands of files (every platform of every release) and the solver
+    looks at a few versions, so entries stay in the parser's raw form until asked for:
+    ``filenames`` is cheap, :meth:`file` builds the :class:`DistFile` on demand.
+    """
+
+    name: NormalizedName
+    index_url: str
+    entries: Sequence[Any]
+    filename_of: Callable[[Any], str] = field(repr=False)
+    build: Callable[[Any], DistFile | None] = field(repr=False)
+
+    @classmethod
+    def of(cls, name: NormalizedName, index_url: str, files: Sequence[DistFile]) -> ProjectPage:
+        return cls(name, index_url, tuple(files), lambda f: f.filename, lambda f: f)
+
+    def iter_filenames(self) -> Iterator[tuple[str, Any]]:
+        filename_of = self.filename_of
+        for entry in self.entries:
+            try:
+                filename = filename_of(entry)
+            except (KeyError, TypeError):
+                continue
+            if isinstance(filename, str):
+                yield filename, entry
+
+    @property
+    def files(self) -> list[DistFile]:
+        return [f for f in (self.build(e) for _, e in self.iter_filenames()) if f is not None]
+
+
+@dataclass(frozen=True)
+class Metadata:
+    """The parts of core metadata a resolver needs."""
+
+    name: str
+    version: str
+    requires_dist: tuple[str, ...] = ()
+    requires_python: str | None = None
+    provides_extra: tuple[str, ...] = field(default=())
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "requires_dist": list(self.requires_dist),
+            "requires_python": self.requires_python,
+            "provides_extra": list(self.provides_extra),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> Metadata:
+        return cls(
+            name=str(data["name"]),
+            version=str(data["version"]),
+            requires_dist=tuple(cast("list[str]", data.get("requires_dist") or ())),  # written by to_json
+            requires_python=cast("str | None", data.get("requires_python")),
+            provides_extra=tuple(cast("list[str]", data.get("provides_extra") or ())),
+        )

@@ -1,0 +1,170 @@
+"""The front door of a solve: inputs → target → indexes → (solve cache | solver) → answer.
+
+This module prepares what every solve needs — the target, the requirement lines (plus what
+``--gpu``/``--model`` add), the index settings — then asks the solve cache
+(:mod:`ftlock.resolve.memo`) and only on a miss imports and runs the solver
+(:mod:`ftlock.resolve.engine`).  Keeping this path free of the solver's imports is what
+lets an unchanged re-run finish in a few hundred milliseconds less.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import replace
+
+from ftlock.errors import IndexError_, UsageError
+from ftlock.resolve import memo
+from ftlock.index.cache import Cache, default_cache_dir
+from ftlock.index.pipconfig import PipConstraint, pip_constraints
+from ftlock.resolve.request import fetch_policy, index_settings
+from ftlock.resolve.reqfile import InputLine, ParsedInputs, parse_file
+from ftlock.resolve.result import LockedPackage, Resolution, SolveRequest, SolveStats
+from ftlock.resolve.target import Target
+
+__all__ = [
+    "LockedPackage",
+    "Resolution",
+    "SolveRequest",
+    "SolveStats",
+    "fetch_policy",
+    "gather_inputs",
+    "index_settings",
+    "solve",
+]
+
+
+def gather_inputs(request: SolveRequest) -> ParsedInputs:
+    """Requirement and constraint lines from arguments and files (nested -r/-c followed)."""
+    inputs = ParsedInputs()
+    inputs.requirements += [InputLine(r, "requested") for r in request.requirements]
+    for path in request.requirement_files:
+        parse_file(path, inputs)
+    for path in request.constraint_files:
+        parse_file(path, inputs, constraint=True)
+    return inputs
+
+
+def resolve_gpu_auto(request: SolveRequest) -> tuple[SolveRequest, tuple[str, ...]]:
+    """``--gpu auto``: this machine's GPU and driver (as ``ftlock probe`` reads them), or a
+    one-line error when there is no usable one — never a silent lock without a GPU.  A
+    ``--cuda-driver``/``--cuda`` given with it wins over the probed driver."""
+    if request.gpu is None or request.gpu.strip().lower() != "auto":
+        return request, ()
+    from ftlock.gpu.probe import auto  # noqa: PLC0415 - only for --gpu auto
+
+    found = auto()
+    given = bool(request.cuda_driver or request.cuda)
+    driver = request.cuda_driver if given else found.driver
+    return replace(request, gpu=found.gpu, cuda_driver=driver), (found.note(given),)
+
+
+def add_pip_constraints(request: SolveRequest, inputs: ParsedInputs) -> tuple[PipConstraint, ...]:
+    """pip's ``constraint`` setting (``PIP_CONSTRAINT``, pip's configuration files), added to
+    ``inputs`` as if given with ``-c``: ``pip install -r LOCK`` applies it, so a lock that
+    ignored it would not install here.  None with ``--isolated``."""
+    if request.isolated:
+        return ()
+    found = pip_constraints()
+    for item in found:
+        parse_file(item.path, inputs, constraint=True)
+    return found
+
+
+def _from_pip_config(constraints: tuple[PipConstraint, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``(lock header lines, notes for stderr)`` about what the solve took from pip's
+    configuration rather than from its inputs."""
+    header = tuple(
+        f"Constraints from pip's configuration (applied as -c, as pip install applies them): {c.describe()}"
+        for c in constraints
+    )
+    notes = [
+        f"pip's configuration constrains this solve, as it constrains pip install: -c {c.describe()}; "
+        "--isolated ignores pip's configuration"
+        for c in constraints
+    ]
+    return header, tuple(notes)
+
+
+def default_platform_note(target: Target) -> str:
+    """Which platform a solve without ``--platform`` assumed, and how to widen it: this
+    machine's glibc is often newer than a teammate's or a CI runner's."""
+    name = target.platform.name
+    match = re.fullmatch(r"manylinux_(\d+)_(\d+)_(\w+)", name)
+    if match is None:
+        return f"no --platform given: locked for this machine's platform, {name}; pass --platform to lock for another"
+    major, minor, arch = int(match.group(1)), int(match.group(2)), match.group(3)
+    text = f"no --platform given: locked for this machine's platform, {name} (wheels for glibc {major}.{minor} or older)"
+    if (major, minor) > (2, 28):
+        text += f"; --platform linux_{arch} (manylinux_2_28) widens it to machines with glibc 2.28 or newer"
+    return text
+
+
+def _uses_stack(request: SolveRequest) -> bool:
+    return any(
+        (request.gpu, request.cuda_driver, request.cuda, request.torch_index,
+         request.model, request.quant, request.with_packages)
+    )
+
+
+def solve(request: SolveRequest, on_progress: Callable[[int, str], None] | None = None) -> Resolution:
+    """Solve ``request``: from the solve cache when an identical solve's pages are all
+    unchanged and fresh, else by running the solver (and storing its answer)."""
+    started = time.perf_counter()
+    request, auto_note = resolve_gpu_auto(request)
+    target = Target.from_options(request.python, request.platform)
+    inputs = gather_inputs(request)
+    from_pip = add_pip_constraints(request, inputs)
+    header, notes = _from_pip_config(from_pip)
+    notes = auto_note + notes
+    platform_note = () if request.platform is not None else (f"note: {default_platform_note(target)}",)
+
+    def with_notes(resolution: Resolution) -> Resolution:
+        if not header and not notes and not platform_note:
+            return resolution
+        return replace(
+            resolution,
+            header_notes=resolution.header_notes + header,
+            notes=resolution.notes + notes,
+            # `solve` prints the summary (a team lock's targets name their platform)
+            summary=resolution.summary + platform_note,
+        )
+
+    settings = index_settings(request, inputs)
+    # The key is taken before the GPU/model presets run: they are a pure function of the
+    # request, the target and ftlock's catalogs (part of the key), so a hit skips them too.
+    key = memo.solve_key(request, target, inputs, settings)
+    solves = None
+    if key is not None:
+        solves = memo.SolveCache(Cache(request.cache_dir or default_cache_dir()), fetch_policy(request))
+        stats = SolveStats(0.0, 0, 0, reused=True)
+        found = solves.get(key, request, target, stats)
+        if found is not None:
+            return with_notes(replace(found, stats=replace(stats, seconds=time.perf_counter() - started)))
+    # --gpu/--cuda-driver/--model...: more inputs, a torch constraint, torch index routes
+    # (the GPU and model catalogs are read only when one of those flags is given)
+    stack = None
+    if _uses_stack(request):
+        from ftlock.resolve import gpu_setup
+
+        stack = gpu_setup.prepare(request, target, inputs)
+        if stack.routes:
+            request = replace(request, index_routes=stack.routes)
+            settings = settings.with_routes(stack.routes)
+    if not inputs.requirements and request.base is None and request.base_python is None:
+        raise UsageError("nothing to solve: give requirements as arguments or with -r FILE")
+    from ftlock.resolve.engine import solve_prepared
+
+    try:
+        resolution, index = solve_prepared(request, target, inputs, stack, settings, on_progress)
+    except IndexError_ as exc:
+        # a PyTorch index ftlock chose and cannot read: say why it was needed, and the ways out
+        told = stack.unreachable(str(exc)) if stack is not None else None
+        if told is None:
+            raise
+        raise type(exc)(told) from None
+    if solves is not None and key is not None:
+        # a copy: speculative requests still in flight may add pages while it is stored
+        solves.put(key, resolution, dict(index.read))
+    return with_notes(resolution)

@@ -1,0 +1,100 @@
+"""Locked packages that pip will compile at install time.
+
+A lock that holds only an sdist of a version (no wheel for the target) makes pip build it
+during ``pip install -r lock.txt``.  For the projects listed in
+``gpu/catalog/source_builds.toml`` that build compiles CUDA kernels — an hour, a CUDA
+toolkit, torch installed beforehand — which a reader of the lock cannot guess from one
+``name==version`` line.  :func:`annotate` puts that next to the pin and returns the
+warning for stderr.  Which projects do this is data, not code: a new one is a TOML entry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from functools import lru_cache
+
+from packaging.utils import canonicalize_name
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+
+from ftlock.gpu import CATALOG_DIR
+from ftlock.resolve.result import LockedPackage
+from ftlock._toml import tomllib
+
+
+CATALOG = CATALOG_DIR / "source_builds.toml"
+
+
+class _ProjectData(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    compiles: str = Field(min_length=3)  # what the build compiles, for the message
+    prebuilt: HttpUrl | None = None  # where its setup.py looks for prebuilt wheels first
+    sources: tuple[HttpUrl, ...] = Field(min_length=1)
+
+
+class _CatalogData(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    project: tuple[_ProjectData, ...]
+
+
+@dataclass(frozen=True)
+class SourceBuild:
+    """A project whose sdist compiles GPU code when installed."""
+
+    name: str
+    compiles: str
+    prebuilt: str | None
+
+    def note(self, version: str) -> str:
+        """The line next to the pin (``ftlock:`` so that lock readers keep it)."""
+        text = (
+            f"ftlock: built from source at install: {self.name} {version} has no wheel for this "
+            f"target, and building it compiles {self.compiles} with nvcc; install torch first, then "
+            "this lock with pip --no-build-isolation (its setup.py imports torch)"
+        )
+        if self.prebuilt:
+            text += (
+                f"; setup.py first tries a prebuilt wheel from {self.prebuilt}, which the "
+                "lock's hashes do not cover"
+            )
+        return text
+
+    def warning(self, version: str) -> str:
+        return (
+            f"{self.name} {version} is locked as a source distribution only: installing the "
+            f"lock compiles {self.compiles} with nvcc, which needs a CUDA toolkit matching "
+            "torch's CUDA on the installing machine; see the note next to its pin"
+        )
+
+
+@lru_cache(maxsize=1)
+def catalog() -> dict[str, SourceBuild]:
+    data = _CatalogData.model_validate(tomllib.loads(CATALOG.read_text(encoding="utf-8")))
+    return {
+        canonicalize_name(p.name): SourceBuild(
+            canonicalize_name(p.name), p.compiles, str(p.prebuilt) if p.prebuilt else None
+        )
+        for p in data.project
+    }
+
+
+def sdist_only(package: LockedPackage) -> bool:
+    """Locked from the index with files, none of them a wheel for the target."""
+    return package.url is None and bool(package.files) and not any(f.is_wheel for f in package.files)
+
+
+def annotate(packages: tuple[LockedPackage, ...]) -> tuple[tuple[LockedPackage, ...], list[str]]:
+    """``packages`` with a note on each sdist-only pin that compiles GPU code, and the
+    warnings to print."""
+    known = catalog()
+    warnings: list[str] = []
+    out = []
+    for package in packages:
+        build = known.get(package.name)
+        if build is not None and sdist_only(package):
+            package = replace(package, notes=(*package.notes, build.note(package.version)))
+            warnings.append(build.warning(package.version))
+        out.append(package)
+    return tuple(out), warnings

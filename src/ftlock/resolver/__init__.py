@@ -1,1 +1,0 @@
-"""Resolution: index client, metadata, cache, target environment and the resolvelib provider."""
