@@ -390,11 +390,12 @@ def test_builtin_rule_scenario(item, local_index, dists_dir, ftlock, tmp_path): 
     if rule.severity == "error":
         assert bad_check.exit_code == 1
         names = sorted(versions)
-        # this rule alone: other rules on the same packages (e.g. two GPU rules that between
-        # them forbid every version on that GPU) are scenarios of their own
+        # this rule alone: other rules on the example's packages (e.g. two GPU rules that
+        # between them forbid every version on that GPU, or a rule that adds a package this
+        # scenario's index does not serve) are scenarios of their own
         others = [
             f"--ignore-rule={other.rule.id}" for other in builtin_rules()
-            if other.rule.id != rule.id and set(other.rule.packages) & set(rule.packages)
+            if other.rule.id != rule.id and set(other.rule.packages) & (set(rule.packages) | set(names))
         ]
         # with a GPU, torch would come from a PyTorch CUDA index: here the scenario's index
         # serves every build

@@ -13,7 +13,8 @@ import json
 from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from packaging.requirements import Requirement as PkgRequirement
 from packaging.utils import canonicalize_name
@@ -31,6 +32,8 @@ from ftlock.resolve.target import Target
 
 if TYPE_CHECKING:  # pragma: no cover
     from ftlock.knowledge.engine import Knowledge
+    from ftlock.resolve.engine import Session
+    from ftlock.resolve.result import SolveRequest
 
 
 @dataclass(frozen=True)
@@ -196,3 +199,57 @@ def _bare(req: PkgRequirement) -> str:
     """The requirement without its marker (already evaluated for the target)."""
     extras = f"[{','.join(sorted(req.extras))}]" if req.extras else ""
     return f"{req.name}{extras}{req.specifier}"
+
+
+def audit_with_index(
+    installed: dict[str, Installed],
+    target: Target,
+    knowledge: Knowledge,
+    request: SolveRequest,
+    complete: bool = False,
+) -> AuditReport:
+    """:func:`audit` of a freeze or a lock, with the requirements of each pinned version
+    read from the index ``request`` names (all pages asked for at once, before the audit
+    waits on the first)."""
+    from ftlock.resolve.engine import Session  # noqa: PLC0415 - only with an index
+
+    session = Session.open(request, target)
+    for name in installed:
+        session.index.prefetch(name)
+    metadata_of = _index_metadata(session)
+    try:
+        return audit(
+            installed, target, knowledge, metadata_of, complete,
+            files_of=_index_files(session),
+            freeze=True,
+        )
+    finally:
+        session.close()
+
+
+def _index_files(session: Session) -> Callable[[str, Version], Any]:
+    """(name, version) -> that version's files for the target (what class rules read)."""
+    def lookup(name: str, version: Version) -> Any:
+        try:
+            candidate = session.finder.candidates(name).get(version)
+        except FtlockError:
+            return None
+        return candidate.files if candidate is not None else None
+
+    return lookup
+
+
+def _index_metadata(session: Session) -> Callable[[str, Version], Any]:
+    """(name, version) -> Future[Metadata] of that version's file for the target, or None."""
+    def lookup(name: str, version: Version) -> Any:
+        try:
+            for candidate in session.finder.candidates(name):
+                if candidate.version == version:
+                    return session.metadata.future(candidate)
+                if candidate.version < version:
+                    break
+        except FtlockError:
+            return None
+        return None
+
+    return lookup

@@ -43,7 +43,6 @@ def check(file: Path | None, python: str | None, platform: str | None, gpu: str 
     """
     from ftlock.knowledge.engine import Knowledge
     from ftlock import audit as audit_mod
-    from ftlock.resolve.engine import Session
     from ftlock.resolve.solve import SolveRequest
     from ftlock.resolve.target import Target
 
@@ -77,9 +76,9 @@ def check(file: Path | None, python: str | None, platform: str | None, gpu: str 
             raise UsageError("give --cuda-driver or --cuda, not both")
         driver = DriverSupport.from_driver(cuda_driver) if cuda_driver else DriverSupport.from_cuda(cuda) if cuda else None
         knowledge = Knowledge.for_target(rules, features, gpu, driver.native if driver else None)
-        session = None
-        metadata_of = None
-        if not live:
+        if live:  # a live interpreter's own metadata: no index needed
+            report = audit_mod.audit(installed, target, knowledge, None, True, files_of=None, freeze=False)
+        else:
             # no PEP 517 builds: an audit reads published metadata only (sdists without
             # static metadata are checked against the rules alone)
             request = SolveRequest(
@@ -87,19 +86,7 @@ def check(file: Path | None, python: str | None, platform: str | None, gpu: str 
                 offline=offline, no_build=True, allow_insecure_hosts=allow_insecure_hosts,
                 timeout=timeout, retries=retries,
             )
-            session = Session.open(request, target)
-            for name in installed:
-                session.index.prefetch(name)
-            metadata_of = _index_metadata(session)
-        try:
-            report = audit_mod.audit(
-                installed, target, knowledge, metadata_of, complete or live,
-                files_of=_index_files(session) if session is not None else None,
-                freeze=not live,
-            )
-        finally:
-            if session is not None:
-                session.close()
+            report = audit_mod.audit_with_index(installed, target, knowledge, request, complete)
     except FtlockError as exc:
         fail(exc, verbose)
         return
@@ -125,34 +112,3 @@ def check(file: Path | None, python: str | None, platform: str | None, gpu: str 
         click.echo(f"{report.checked} packages checked, {errors} problem(s)", err=True)
     sys.exit(1 if report.failed else 0)
 
-
-def _index_files(session):
-    """(name, version) -> that version's files for the target (what class rules read)."""
-    from ftlock.errors import FtlockError as _Err
-
-    def lookup(name: str, version):
-        try:
-            candidate = session.finder.candidates(name).get(version)
-        except _Err:
-            return None
-        return candidate.files if candidate is not None else None
-
-    return lookup
-
-
-def _index_metadata(session):
-    """(name, version) -> Future[Metadata] of that version's file for the target, or None."""
-    from ftlock.errors import FtlockError as _Err
-
-    def lookup(name: str, version):
-        try:
-            for candidate in session.finder.candidates(name):
-                if candidate.version == version:
-                    return session.metadata.future(candidate)
-                if candidate.version < version:
-                    break
-        except _Err:
-            return None
-        return None
-
-    return lookup
