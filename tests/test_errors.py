@@ -4,6 +4,7 @@ one ``error:`` line, no traceback, exit 2 for malformed input and 1 for the rest
 from __future__ import annotations
 
 import os
+from pathlib import Path
 import shutil
 import tarfile
 
@@ -187,11 +188,19 @@ def test_a_requirements_path_through_a_regular_file_is_a_usage_error(index, ftlo
     assert error_line(result) == f"error: {reqs}: cannot read (Not a directory)"
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
-def test_an_unreadable_requirements_file_is_a_usage_error(index, ftlock, tmp_path):
+def unreadable_file(tmp_path: Path) -> Path:
+    """A file whose read fails: mode 000 for a normal user; root reads any file, so for
+    root a file the kernel refuses to read from its start (EIO) stands in."""
+    if os.geteuid() == 0:
+        return Path("/proc/self/mem")
     reqs = tmp_path / "requirements.txt"
     reqs.write_text("a\n")
     reqs.chmod(0)
+    return reqs
+
+
+def test_an_unreadable_requirements_file_is_a_usage_error(index, ftlock, tmp_path):
+    reqs = unreadable_file(tmp_path)
 
     result = ftlock("solve", "-r", str(reqs), index=index)
 

@@ -82,6 +82,28 @@ def test_solves_for_different_targets_never_share_a_solve_cache_entry(marker_ind
     assert "CPython 3.10" in older.stdout
 
 
+def test_the_same_request_from_another_interpreter_is_solved_again(
+    marker_index, tmp_path, monkeypatch
+):
+    """No --python/--platform: the target is the running interpreter and machine, which the
+    request does not name, so only the target in the key keeps two machines sharing a cache
+    apart (a teammate's macOS laptop and a Linux CI box, one NFS cache)."""
+    from click.testing import CliRunner
+
+    from ftlock.cli import main
+    from ftlock.resolve import target as target_module
+
+    argv = ["solve", "app", "--index-url", marker_index.url, "--cache-dir", str(tmp_path / "c"), "-o", "-"]
+    here = CliRunner().invoke(main, argv, catch_exceptions=False)
+    monkeypatch.setattr(target_module._platform, "system", lambda: "Windows")
+    monkeypatch.setattr(target_module._platform, "machine", lambda: "AMD64")
+    there = CliRunner().invoke(main, argv, catch_exceptions=False)
+
+    assert here.exit_code == there.exit_code == 0, (here.stderr, there.stderr)
+    assert "reused from the solve cache" not in there.stderr
+    assert "winonly==1.0" in there.stdout and "winonly" not in here.stdout
+
+
 # -- the output is replaced, never written in place --------------------------------------
 
 
