@@ -15,14 +15,13 @@ relative path is relative to the current directory, as it is for pip.
 
 from __future__ import annotations
 
-import configparser
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from ftlock.errors import UsageError
-from ftlock.index.settings import pip_config_files, redact
+from ftlock.index.settings import iter_pip_settings, pip_config_files, redact
 
 #: pip's environment variables: ``--isolated`` ignores them along with the files
 PIP_ENV_PREFIX = "PIP_"
@@ -43,20 +42,9 @@ class PipConstraint:
 def _setting(name: str, files: list[Path]) -> tuple[str, str] | None:
     """``(value, "section.name in FILE")`` of ``name`` as pip's ``install`` command sees it."""
     found: tuple[str, str] | None = None
-    for path in files:
-        if not path.is_file():
-            continue
-        parser = configparser.RawConfigParser()
-        try:
-            parser.read(path, encoding="utf-8")
-        except (configparser.Error, OSError, UnicodeDecodeError):
-            continue
-        for section in ("global", "install"):
-            if not parser.has_section(section):
-                continue
-            for key, value in parser.items(section):
-                if key.replace("_", "-") == name:
-                    found = (value, f"{section}.{name} in {path}")
+    for key, value, section, path in iter_pip_settings(files):
+        if key == name:
+            found = (value, f"{section}.{name} in {path}")
     return found
 
 

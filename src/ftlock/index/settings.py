@@ -10,6 +10,7 @@ has it and never merged across indexes, which closes the dependency-confusion ho
 from __future__ import annotations
 
 import configparser
+from collections.abc import Iterator
 import fnmatch
 import os
 import sys
@@ -76,10 +77,11 @@ def pip_config_files() -> list[Path]:
     return files
 
 
-def read_pip_config(files: list[Path] | None = None) -> dict[str, str]:
-    """The merged ``[global]`` then ``[install]`` settings of pip's configuration files."""
-    merged: dict[str, str] = {}
-    for path in pip_config_files() if files is None else files:
+def iter_pip_settings(files: list[Path]) -> Iterator[tuple[str, str, str, Path]]:
+    """``(name, value, section, file)`` of every ``[global]`` then ``[install]`` setting of
+    pip's configuration files, in pip's order (later ones win); unreadable files are
+    skipped, as pip does."""
+    for path in files:
         if not path.is_file():
             continue
         parser = configparser.RawConfigParser()
@@ -90,8 +92,13 @@ def read_pip_config(files: list[Path] | None = None) -> dict[str, str]:
         for section in ("global", "install"):
             if parser.has_section(section):
                 for key, value in parser.items(section):
-                    merged[key.replace("_", "-")] = value
-    return merged
+                    yield key.replace("_", "-"), value, section, path
+
+
+def read_pip_config(files: list[Path] | None = None) -> dict[str, str]:
+    """The merged ``[global]`` then ``[install]`` settings of pip's configuration files."""
+    files = pip_config_files() if files is None else files
+    return {name: value for name, value, _, _ in iter_pip_settings(files)}
 
 
 @dataclass(frozen=True)
