@@ -141,7 +141,6 @@ def lock_command(config_file: Path | None, targets: tuple[str, ...], check: bool
         return
 
     # every target solved: now write them all (a failure above wrote nothing)
-    from ftlock.lock.lockfile import read_lock
     from ftlock.lock.diff import diff
 
     for item in done:
@@ -162,7 +161,7 @@ def lock_command(config_file: Path | None, targets: tuple[str, ...], check: bool
         if item.previous is None:
             summary = "new lock"
         else:
-            summary = diff(item.previous, read_lock(item.target.output)).summary()
+            summary = diff(item.previous, item.written).summary()
         click.echo(f"{item.target.name}: {where}: {count} packages ({summary})", err=True)
 
 

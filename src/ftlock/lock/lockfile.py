@@ -1,8 +1,13 @@
-"""Read a lock back: the pins, hashes, ``# via`` chains, rule notes and the recorded inputs.
+"""The one lock model: the pins, hashes, ``# via`` chains, rule notes and the recorded inputs.
 
-Both formats ftlock writes are read — the hash-pinned ``requirements.txt`` (also one written
-by pip-compile) and PEP 751 ``pylock.toml`` — into one :class:`LockFile`, which re-locking
-(existing pins become preferred versions), ``lock --check``, ``diff`` and ``why`` use.
+A :class:`LockEntry` is one locked package as a lock records it.  It comes from two places and
+both give the same value: :func:`read_lock` parses a file — the hash-pinned ``requirements.txt``
+(also one written by pip-compile) or PEP 751 ``pylock.toml`` — and :func:`recorded_entries`
+computes, from the :class:`~ftlock.resolve.result.Resolution` a writer is given, what that
+writer puts into the file.  So ``ftlock lock`` words its summary and ``lock --check --refresh``
+compares a fresh solve without writing and re-reading a file, and a test pins that the two
+agree (write, read back, compare).  Re-locking (existing pins become preferred versions),
+``lock --check``, ``diff`` and ``why`` all use :class:`LockFile`.
 """
 
 from __future__ import annotations
@@ -14,10 +19,13 @@ from typing import Any, Literal
 
 from packaging.utils import canonicalize_name
 
+from ftlock._urls import redact
 from ftlock.errors import InputFileError
 from ftlock.resolve.pins import parse_pin
+from ftlock.resolve.result import LockedPackage, Resolution
 from ftlock.resolve.reqfile import read_file
 from ftlock._toml import tomllib
+from ftlock.untrusted import is_sha256
 
 
 # Header lines that record the inputs a lock was made from (see ftlock.project.fingerprint).
@@ -57,6 +65,53 @@ class LockFile:
     def pins(self) -> dict[str, str]:
         """``name -> version`` of the packages pinned by version (not direct references)."""
         return {n: e.version for n, e in self.packages.items() if e.version and not e.url}
+
+
+LockFormat = Literal["requirements", "pylock"]
+
+
+def recorded_entries(resolution: Resolution, format: LockFormat) -> dict[str, LockEntry]:
+    """``name -> LockEntry`` of what the ``format`` writer records for ``resolution``: the
+    value :func:`read_lock` returns for the written file, computed without the file.
+
+    The two formats record different things (pylock keeps a direct reference's version and
+    the hashes of the files it lists; requirements.txt keeps every file's hash and only the
+    ``ftlock:`` notes), so the conversion follows the format — what matters to ``diff`` is that
+    a lock in memory and the same lock on disk compare equal.
+    """
+    convert = _pylock_entry if format == "pylock" else _requirements_entry
+    return {p.name: convert(p) for p in sorted(resolution.packages, key=lambda p: p.name)}
+
+
+def requirements_hashes(package: LockedPackage) -> list[str]:
+    """The sha256 digests the requirements.txt writer pins, sorted.
+
+    Only 64 hex digits ever reach a lock line (the pages' parser enforces it; this is the last
+    line of defence against a value that would inject lines).
+    """
+    return sorted({f.sha256 for f in package.files if is_sha256(f.sha256)})
+
+
+def _requirements_entry(package: LockedPackage) -> LockEntry:
+    # as the reader parses ``name @ url``: up to whitespace, then up to a marker or comment
+    url = _URL_END.split((redact(package.url).split() or [""])[0], 1)[0] if package.url else None
+    return LockEntry(
+        name=package.name,
+        version=None if package.url else package.version,
+        url=url,
+        hashes=tuple(f"sha256:{h}" for h in requirements_hashes(package)),
+        via=tuple(who.strip() for who in package.required_by),
+        notes=tuple(n.strip() for n in package.notes if n.strip().startswith("ftlock")),
+        yanked=package.yanked,
+    )
+
+
+def _pylock_entry(package: LockedPackage) -> LockEntry:
+    # the writer builds the table and the reader reads it: one code path, so they cannot drift
+    from ftlock.lock import pylock  # noqa: PLC0415 - TOML writing only when a pylock is converted
+
+    entry = pylock.package_table(package, ())
+    return _pylock_package(canonicalize_name(package.name), entry)
 
 
 def is_pylock(path: Path) -> bool:
@@ -191,32 +246,7 @@ def _read_pylock(path: Path) -> LockFile:
         if not isinstance(pkg, dict) or "name" not in pkg:
             raise InputFileError(f"{path}: packages[{position}]: no name")
         name = canonicalize_name(str(pkg["name"]))
-        files = list(pkg.get("wheels", []))
-        if isinstance(pkg.get("sdist"), dict):
-            files.append(pkg["sdist"])
-        if isinstance(pkg.get("archive"), dict):
-            files.append(pkg["archive"])
-        hashes = sorted(
-            {f"{algo}:{value}" for f in files for algo, value in dict(f.get("hashes", {})).items()}
-        )
-        url = None
-        if isinstance(pkg.get("archive"), dict):
-            url = pkg["archive"].get("url") or pkg["archive"].get("path")
-        elif isinstance(pkg.get("vcs"), dict):
-            vcs = pkg["vcs"]
-            url = f"{vcs.get('type', 'git')}+{vcs.get('url')}@{vcs.get('commit-id')}"
-        elif isinstance(pkg.get("directory"), dict):
-            url = pkg["directory"].get("path")
-        tool = pkg.get("tool", {}).get("ftlock", {}) if isinstance(pkg.get("tool"), dict) else {}
-        packages[name] = LockEntry(
-            name=name,
-            version=str(pkg["version"]) if "version" in pkg else None,
-            url=url,
-            hashes=tuple(hashes),
-            via=tuple(tool.get("via", ())),
-            notes=tuple(tool.get("notes", ())),
-            yanked=bool(tool.get("yanked", False)),
-        )
+        packages[name] = _pylock_package(name, pkg)
     tool = doc.get("tool", {}).get("ftlock", {}) if isinstance(doc.get("tool"), dict) else {}
     return LockFile(
         path=path,
@@ -227,4 +257,35 @@ def _read_pylock(path: Path) -> LockFile:
         target=tool.get("target"),
         command=tool.get("command"),
         extra={"environments": doc.get("environments"), "requires-python": doc.get("requires-python")},
+    )
+
+
+def _pylock_package(name: str, pkg: dict[str, Any]) -> LockEntry:
+    """One ``[[packages]]`` table as a :class:`LockEntry` (the reader's and
+    :func:`recorded_entries`' shared step, so both say the same about a table)."""
+    files = list(pkg.get("wheels", []))
+    if isinstance(pkg.get("sdist"), dict):
+        files.append(pkg["sdist"])
+    if isinstance(pkg.get("archive"), dict):
+        files.append(pkg["archive"])
+    hashes = sorted(
+        {f"{algo}:{value}" for f in files for algo, value in dict(f.get("hashes", {})).items()}
+    )
+    url = None
+    if isinstance(pkg.get("archive"), dict):
+        url = pkg["archive"].get("url") or pkg["archive"].get("path")
+    elif isinstance(pkg.get("vcs"), dict):
+        vcs = pkg["vcs"]
+        url = f"{vcs.get('type', 'git')}+{vcs.get('url')}@{vcs.get('commit-id')}"
+    elif isinstance(pkg.get("directory"), dict):
+        url = pkg["directory"].get("path")
+    tool = pkg.get("tool", {}).get("ftlock", {}) if isinstance(pkg.get("tool"), dict) else {}
+    return LockEntry(
+        name=name,
+        version=str(pkg["version"]) if "version" in pkg else None,
+        url=url,
+        hashes=tuple(hashes),
+        via=tuple(tool.get("via", ())),
+        notes=tuple(tool.get("notes", ())),
+        yanked=bool(tool.get("yanked", False)),
     )

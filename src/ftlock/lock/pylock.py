@@ -100,7 +100,9 @@ def _source(package: LockedPackage) -> dict[str, Any]:
     return {"archive": archive}
 
 
-def _package(package: LockedPackage, children: Sequence[str]) -> dict[str, Any]:
+def package_table(package: LockedPackage, children: Sequence[str]) -> dict[str, Any]:
+    """The ``[[packages]]`` table of one package (also read back by
+    :func:`ftlock.lock.lockfile.recorded_entries`, which so agrees with the file)."""
     entry: dict[str, Any] = {"name": package.name, "version": package.version}
     if children:
         entry["dependencies"] = [{"name": name} for name in children]
@@ -165,7 +167,7 @@ def render(
         "environments": [environment_marker(resolution.target)],
         "requires-python": requires_python(resolution.target),
         "created-by": "ftlock",
-        "packages": [_package(p, sorted(children.get(p.name, ()))) for p in resolution.packages],
+        "packages": [package_table(p, sorted(children.get(p.name, ()))) for p in resolution.packages],
         "tool": {"ftlock": tool},
     }
     return tomli_w.dumps(doc)

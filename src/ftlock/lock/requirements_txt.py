@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ftlock._version import __version__
+from ftlock.lock.lockfile import requirements_hashes
 from ftlock.lock.sources import indexes_line
 from ftlock._urls import redact
 from ftlock.resolve.result import LockedPackage, Resolution
-from ftlock.untrusted import is_sha256
 
 
 def _index_lines(resolution: Resolution) -> list[str]:
@@ -40,9 +40,7 @@ def _requirement_line(package: LockedPackage) -> list[str]:
         head = f"{package.name} @ {redact(package.url)}"
     else:
         head = f"{package.name}=={package.version}"
-    # only 64 hex digits ever reach a lock line (the pages' parser enforces it; this is the
-    # last line of defence against a value that would inject lines)
-    hashes = sorted({f.sha256 for f in package.files if is_sha256(f.sha256)})
+    hashes = requirements_hashes(package)
     if not hashes:
         return [head]
     return [head + " \\"] + [

@@ -23,7 +23,7 @@ from ftlock.untrusted import parse_pep508
 from ftlock.project.config import Project, ProjectTarget, absolute_path_requirement
 from ftlock.errors import FtlockError, InputFileError, NoSolution, UsageError
 from ftlock.project.fingerprint import explain, fingerprint, header_lines, input_items
-from ftlock.lock.lockfile import LockFile, read_lock
+from ftlock.lock.lockfile import LockFile, read_lock, recorded_entries
 from ftlock.resolve.engine import Session
 from ftlock.resolve.solve import LockedPackage, Resolution, SolveRequest, solve
 
@@ -51,6 +51,10 @@ class TargetLock:
     resolution: Resolution
     text: str
     previous: LockFile | None
+    #: the lock ``text`` records, as :func:`read_lock` would return it once written (its
+    #: packages, fingerprint and inputs; the header's comment lines are not rebuilt), so the
+    #: CLI words what changed without re-reading the file it wrote
+    written: LockFile
     warnings: list[str] = field(default_factory=list)
 
 
@@ -138,15 +142,27 @@ def relabel(resolution: Resolution, project: Project) -> Resolution:
     return replace(resolution, packages=tuple(fix(p) for p in resolution.packages))
 
 
-def render_lock(project: Project, target: ProjectTarget, resolution: Resolution) -> str:
+def render_lock(project: Project, target: ProjectTarget, resolution: Resolution) -> tuple[str, LockFile]:
+    """The lock text and the :class:`LockFile` it records, both from the one resolution."""
     from ftlock.lock import pylock, requirements_txt
 
     resolution = relabel(resolution, project)
     items = input_items(project, target, [p.name for p in resolution.packages])
     command = "ftlock lock" + (f" --target {target.name}" if len(project.targets) > 1 else "")
     if target.format == "pylock":
-        return pylock.render(resolution, command, fingerprint(items), items)
-    return requirements_txt.render(resolution, command, header_lines(items))
+        text = pylock.render(resolution, command, fingerprint(items), items)
+    else:
+        text = requirements_txt.render(resolution, command, header_lines(items))
+    written = LockFile(
+        path=target.output,
+        format=target.format,
+        packages=recorded_entries(resolution, target.format),
+        fingerprint=fingerprint(items),
+        inputs=tuple(items),
+        target=resolution.target.describe(),
+        command=command,
+    )
+    return text, written
 
 
 def read_previous(target: ProjectTarget) -> tuple[LockFile | None, str | None]:
@@ -218,8 +234,8 @@ def lock_target(
     for name, version in upgrade_packages:
         if version is not None and name not in locked:
             warnings.append(f"{target.name}: --upgrade-package {name}=={version}: {name} is not part of this lock")
-    text = render_lock(project, target, resolution)
-    return TargetLock(target, resolution, text, previous, warnings)
+    text, written = render_lock(project, target, resolution)
+    return TargetLock(target, resolution, text, previous, written, warnings)
 
 
 # -- check -------------------------------------------------------------------------------------
@@ -302,22 +318,9 @@ def _refresh_findings(project: Project, target: ProjectTarget, lock: LockFile, o
         result.status = "stale"
         result.reasons.append(f"a fresh solve fails: {exc}")
         return
-    from ftlock.lock.lockfile import LockEntry
     from ftlock.lock.diff import diff
-    from ftlock._urls import redact
 
-    new_packages: dict[str, LockEntry] = {
-        p.name: LockEntry(
-            p.name,
-            None if p.url else p.version,
-            redact(p.url) if p.url else None,
-            tuple(sorted({f"sha256:{f.sha256}" for f in p.files if f.sha256})),
-            p.required_by,
-            p.notes,
-        )
-        for p in fresh.packages
-    }
-    changes = diff(lock, replace(lock, packages=new_packages))
+    changes = diff(lock, replace(lock, packages=recorded_entries(fresh, lock.format)))
     if changes.empty:
         return
     result.status = "stale"
