@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.dists import build_wheel
+from tests.support.locks import pinned as pins
 
 COLAB = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "colab" / "2025-06-25-cpu.txt"
 
@@ -24,10 +25,6 @@ RECORDED = [
     ("peft", "0.15.2", []),
     ("trl", "0.19.0", []),
 ]
-
-
-def pins(lock: str) -> list[str]:
-    return [l.split(" ")[0] for l in lock.splitlines() if l and not l.startswith((" ", "#", "-"))]
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ import pytest
 
 from ftlock.distribution.metadata import parse_metadata
 from tests.support.dists import _write_wheel_archive, build_wheel, render_metadata
+from tests.support.locks import pinned as pins
 
 LOG_ENV = "FAKEBACKEND_LOG"
 
@@ -105,10 +106,6 @@ def fake_sdist(dest: Path, name: str, version: str, metadata: bytes, **files: st
     path = dest / f"{base}.tar.gz"
     path.write_bytes(raw.getvalue())
     return path
-
-
-def pins(lock: str) -> list[str]:
-    return [line.split(" ")[0] for line in lock.splitlines() if line and not line.startswith(("#", " ", "-"))]
 
 
 def error_line(result) -> str:  # type: ignore[no-untyped-def]

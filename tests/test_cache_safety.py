@@ -28,14 +28,7 @@ import pytest
 from ftlock.index.cache import Cache
 from tests.support.dists import build_wheel
 from tests.support.faults import FaultProxy
-
-
-def pins(lock: str) -> list[str]:
-    return [
-        line.split(" ")[0]
-        for line in lock.splitlines()
-        if line and not line.startswith(("#", " ", "-"))
-    ]
+from tests.support.locks import pinned as pins
 
 
 def cache_entries(root: Path) -> list[Path]:

@@ -23,10 +23,7 @@ from ftlock.gpu.cuda import DriverSupport
 from ftlock.gpu.gpus import lookup
 from ftlock.gpu import torch_builds
 from tests.support.dists import build_sdist, build_wheel
-
-
-def pins(lock: str) -> list[str]:
-    return [l.split(" ")[0] for l in lock.splitlines() if l and not l.startswith((" ", "#", "-"))]
+from tests.support.locks import pinned as pins
 
 
 def header(lock: str) -> list[str]:

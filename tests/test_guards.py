@@ -21,14 +21,7 @@ import pytest
 from ftlock.distribution.metadata import extract_archive
 from ftlock.errors import MetadataError
 from tests.support.dists import build_wheel
-
-
-def pins(lock: str) -> list[str]:
-    return [
-        line.split(" ")[0]
-        for line in lock.splitlines()
-        if line and not line.startswith(("#", " ", "-"))
-    ]
+from tests.support.locks import pinned as pins
 
 
 # -- markers are the target's -----------------------------------------------------------

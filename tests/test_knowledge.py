@@ -14,12 +14,9 @@ from ftlock.knowledge.engine import Knowledge, TargetFacts
 from ftlock.knowledge.loader import KnowledgeError, builtin_rules, load_file
 from ftlock.knowledge.models import AbiRule, ConflictRule, MetadataRule, RequiresRule
 from tests.support.dists import build_wheel
+from tests.support.locks import pinned as pins
 
 RULE = "unsloth-2024.7-peft-0.12-zero-qkv"
-
-
-def pins(lock: str) -> list[str]:
-    return [l.split(" ")[0] for l in lock.splitlines() if l and not l.startswith((" ", "#", "-"))]
 
 
 def stderr_line(result) -> str:  # type: ignore[no-untyped-def]

@@ -20,12 +20,9 @@ from ftlock.cli.progress import LogProgress
 from ftlock.resolve.candidates import Requirement
 from ftlock.resolve.collapse import SEPARATE_UP_TO, collapse
 from tests.support.dists import build_wheel
+from tests.support.locks import pinned as pins
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def pins(lock: str) -> list[str]:
-    return [l.split(" ")[0] for l in lock.splitlines() if l and not l.startswith((" ", "#", "-"))]
 
 
 def header(lock: str, key: str) -> list[str]:

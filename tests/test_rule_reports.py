@@ -21,14 +21,11 @@ from ftlock.knowledge.classes import ReleaseFacts, in_class
 from ftlock.knowledge.loader import builtin_rules
 from ftlock.index.models import DistFile
 from tests.support.dists import build_wheel
+from tests.support.locks import pinned as pins
 
 UNSLOTH_RULE = "unsloth-2024.7-peft-0.12-zero-qkv"
 NUMPY_RULE = "numpy-2-abi-wheels-built-for-numpy-1"
 COMPILED = "cp37-abi3-manylinux_2_17_x86_64"  # a platform-specific wheel on the test target
-
-
-def pins(lock: str) -> list[str]:
-    return [l.split(" ")[0] for l in lock.splitlines() if l and not l.startswith((" ", "#", "-"))]
 
 
 def notes_of(lock: str, pin: str) -> list[str]:

@@ -13,6 +13,16 @@ def pins(lock: str) -> list[str]:
     return heads
 
 
+def pinned(lock: str) -> list[str]:
+    """The first word of every requirement line, in file order: ``name==version`` for a
+    pin, the bare name for a direct reference (``name @ url``)."""
+    return [
+        line.split(" ")[0]
+        for line in lock.splitlines()
+        if line and not line.startswith(("#", " ", "-"))
+    ]
+
+
 def entry(lock: str, head: str) -> list[str]:
     """The lines of one package entry: its head line and the indented lines under it."""
     lines = lock.splitlines()
