@@ -35,18 +35,16 @@ import venv
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 from filelock import FileLock
 from packaging.markers import InvalidMarker
 from packaging.requirements import InvalidRequirement
 from packaging.requirements import Requirement as PkgRequirement
-from packaging.utils import canonicalize_name
 from packaging.version import Version
 from resolvelib import BaseReporter, Resolver
 from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
 
-from ftlock.errors import HashMismatch, MetadataError, OfflineMissing, ProjectNotFound
+from ftlock.errors import MetadataError, OfflineMissing, ProjectNotFound
 from ftlock.index.cache import Cache, FetchPolicy
 from ftlock.resolve.candidates import PYTHON, Candidate, CandidateFinder, Requirement
 from ftlock.index.http import Http
@@ -254,7 +252,7 @@ class BuildEnvironments:
                 venv.EnvBuilder(with_pip=False, symlinks=os.name != "nt").create(root)
                 scheme = Scheme.of(python, root)
                 for _, file in pins:
-                    with self._download(file) as wheel:
+                    with self._tools()[1].download(file) as wheel:  # hash-checked, streamed
                         install_wheel(wheel, file.filename, scheme)
                 (root / MARKER).write_text(json.dumps(identity, indent=1))
             except OSError as exc:  # a full disk, a cache on a read-only mount
@@ -262,13 +260,3 @@ class BuildEnvironments:
                 raise MetadataError(f"cannot create a build environment in {root}: {exc.strerror or exc}") from None
         return env
 
-    def _download(self, file: DistFile) -> BinaryIO:
-        """The wheel, streamed to a temporary file and checked against the index's sha256."""
-        downloaded = self.http.download(file.url, what=f"file {file.filename}")
-        if file.sha256 and downloaded.sha256 != file.sha256:
-            downloaded.file.close()
-            raise HashMismatch(
-                f"{file.filename}: downloaded file does not match the index's sha256 "
-                f"({file.sha256[:12]}…); refusing to use it"
-            )
-        return downloaded.file
