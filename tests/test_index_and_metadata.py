@@ -1107,3 +1107,37 @@ def test_static_pkg_info_trusts_only_metadata_2_2_without_dynamic_dependencies(
         assert parsed.requires_dist == ("lib>=1", "extra-lib; extra == 'x'")
         assert parsed.requires_python == ">=3.9"
         assert parsed.provides_extra == ("x",)
+
+
+def test_page_entries_are_decoded_only_for_asked_versions_and_installable_filenames(monkeypatch):
+    """A real page lists every platform of every release; only the files the solver can
+    use (the version it asks about, wheels for the target, sdists) are decoded."""
+    from ftlock.index import pages
+    from ftlock.resolve.candidates import CandidateFinder
+    from ftlock.resolve.target import Target
+
+    names = [
+        "demo-2.0-py3-none-any.whl",
+        "demo-2.0-cp311-cp311-win_amd64.whl",
+        "demo-2.0.tar.gz",
+        "demo-1.0-py3-none-any.whl",
+        "demo-1.0.tar.gz",
+    ]
+    files = [{"filename": n, "url": n, "hashes": {"sha256": "a" * 64}} for n in names]
+    body = json.dumps({"files": files}).encode()
+    page = pages.parse_json_page(body, "http://127.0.0.1:9/simple/demo/", "demo", "http://127.0.0.1:9/simple")
+    decoded: list[str] = []
+    decode = pages._ENTRY.decode
+    monkeypatch.setattr(pages, "_ENTRY", type("D", (), {"decode": staticmethod(
+        lambda raw: decoded.append(json.loads(bytes(raw))["filename"]) or decode(raw))})())
+
+    class Index:
+        def project(self, name: str):  # type: ignore[no-untyped-def]
+            return page
+
+    finder = CandidateFinder(Index(), Target.from_options("3.11", "linux_x86_64"))  # type: ignore[arg-type]
+    newest = next(iter(finder.candidates("demo")))
+
+    assert str(newest.version) == "2.0"
+    assert [f.filename for f in newest.files] == ["demo-2.0-py3-none-any.whl", "demo-2.0.tar.gz"]
+    assert decoded == ["demo-2.0-py3-none-any.whl", "demo-2.0.tar.gz"]

@@ -176,13 +176,16 @@ class Cache:
             return None
         path = self._page_path(index_url, name)
         try:
+            # line by line, so the body (megabytes for torch) is read once and never copied
             with open(path, "rb") as fh:
                 st = os.fstat(fh.fileno())
-                raw = fh.read()
-            checksum, _, rest = raw.partition(b"\n")
-            if hashlib.sha256(rest).hexdigest().encode() != checksum:
+                checksum = fh.readline().rstrip(b"\n")
+                header_line = fh.readline()
+                body = fh.read()
+            digest = hashlib.sha256(header_line)
+            digest.update(body)
+            if digest.hexdigest().encode() != checksum or not header_line.endswith(b"\n"):
                 raise ValueError("checksum mismatch")
-            header_line, _, body = rest.partition(b"\n")
             header = json.loads(header_line)
             return CachedPage(
                 body=body if header["found"] else None,
@@ -226,11 +229,12 @@ class Cache:
             "etag": etag,
             "last_modified": last_modified,
         }
-        rest = json.dumps(header, sort_keys=True).encode() + b"\n" + (body or b"")
-        identity = self._write_bytes(
-            self._page_path(index_url, name), hashlib.sha256(rest).hexdigest().encode() + b"\n" + rest
-        )
-        return fetched_at, identity
+        header_line = json.dumps(header, sort_keys=True).encode() + b"\n"
+        digest = hashlib.sha256(header_line)
+        digest.update(body or b"")
+        # written in pieces: joining them would copy a multi-megabyte body twice
+        chunks = (digest.hexdigest().encode() + b"\n", header_line, body or b"")
+        return fetched_at, self._write_bytes(self._page_path(index_url, name), *chunks)
 
     def page_identity(self, index_url: str, name: str) -> tuple[int, int, int] | None:
         """``(inode, size, mtime_ns)`` of a page entry: every rewrite (a refetch, a
@@ -244,8 +248,9 @@ class Cache:
             return None
         return st.st_ino, st.st_size, st.st_mtime_ns
 
-    def _write_bytes(self, path: Path, data: bytes) -> tuple[int, int, int] | None:
-        """Write an entry atomically; returns its ``(inode, size, mtime_ns)``, None on failure."""
+    def _write_bytes(self, path: Path, *chunks: bytes) -> tuple[int, int, int] | None:
+        """Write an entry (``chunks``, in order) atomically; returns its
+        ``(inode, size, mtime_ns)``, None on failure."""
         tmp = None
         try:
             if path.parent not in self._swept:
@@ -254,7 +259,7 @@ class Cache:
                 _sweep(path.parent)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TMP_PREFIX)
             with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
+                fh.writelines(chunks)
                 fh.flush()
                 st = os.fstat(fh.fileno())
             os.replace(tmp, path)  # a rename keeps size and mtime: the identity holds

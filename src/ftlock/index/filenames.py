@@ -43,29 +43,45 @@ def split_filename(filename: str) -> tuple[str, str] | None:
     return (name, version) if sep else None
 
 
-def group_by_version(files: Iterable[tuple[str, Any]], project: NormalizedName) -> dict[Version, list[Any]]:
-    """``{version: [entries]}`` for the ``(filename, entry)`` pairs of ``project``; files of
-    other projects, unknown kinds and invalid versions are left out."""
+def group_by_version(
+    files: Iterable[tuple[str, Any]], project: NormalizedName
+) -> dict[Version, list[tuple[str, Any]]]:
+    """``{version: [(filename, entry), ...]}`` for the ``(filename, entry)`` pairs of
+    ``project``; files of other projects, unknown kinds and invalid versions are left out.
+
+    Every file of a page passes through here (99,000 for a solve of unsloth), so the wheel
+    case of :func:`split_filename` is inlined."""
     same_project: dict[str, bool] = {}
-    by_text: dict[str, list[Any]] = {}
-    for filename, entry in files:
-        split = split_filename(filename)
-        if split is None:
-            continue
-        name, text = split
+    by_text: dict[str, list[tuple[str, Any]]] = {}
+    for item in files:
+        filename = item[0]
+        if filename.endswith(".whl"):
+            parts = filename.split("-", 2)
+            dashes = filename.count("-")
+            if dashes != 4 and dashes != 5:
+                continue
+            name, text = parts[0], parts[1]
+        else:
+            split = split_filename(filename)
+            if split is None:
+                continue
+            name, text = split
         ours = same_project.get(name)
         if ours is None:
             ours = same_project[name] = canonicalize_name(name) == project
         if ours:
-            by_text.setdefault(text, []).append(entry)
-    grouped: dict[Version, list[Any]] = {}
-    for text, entries in by_text.items():
+            found = by_text.get(text)
+            if found is None:
+                by_text[text] = [item]
+            else:
+                found.append(item)
+    grouped: dict[Version, list[tuple[str, Any]]] = {}
+    for text, items in by_text.items():
         if len(text) > MAX_VERSION_TEXT:
             continue
         try:
             version = _version(text)
         except ValueError:  # InvalidVersion, or a number int() refuses (thousands of digits)
             continue
-        grouped.setdefault(version, []).extend(entries)  # "1.0" and "1.0.0" are one version
+        grouped.setdefault(version, []).extend(items)  # "1.0" and "1.0.0" are one version
     return grouped
-

@@ -46,27 +46,24 @@ class ProjectPage:
 
     Real pages list thousands of files (every platform of every release) and the solver
     looks at a few versions, so entries stay in the parser's raw form until asked for:
-    ``filenames`` is cheap, :meth:`file` builds the :class:`DistFile` on demand.
+    ``filenames`` (one per entry, as the index sent it: possibly not a string) is cheap,
+    :meth:`build` makes the :class:`DistFile` of one entry on demand.
     """
 
     name: NormalizedName
     index_url: str
     entries: Sequence[Any]
-    filename_of: Callable[[Any], str] = field(repr=False)
     build: Callable[[Any], DistFile | None] = field(repr=False)
+    filenames: Sequence[object] = field(repr=False, default=())
 
     @classmethod
     def of(cls, name: NormalizedName, index_url: str, files: Sequence[DistFile]) -> ProjectPage:
-        return cls(name, index_url, tuple(files), lambda f: f.filename, lambda f: f)
+        return cls(name, index_url, tuple(files), lambda f: f, [f.filename for f in files])
 
     def iter_filenames(self) -> Iterator[tuple[str, Any]]:
-        filename_of = self.filename_of
-        for entry in self.entries:
-            try:
-                filename = filename_of(entry)
-            except (KeyError, TypeError):
-                continue
-            if isinstance(filename, str):
+        """``(filename, entry)`` for every entry whose filename is a string."""
+        for filename, entry in zip(self.filenames, self.entries):
+            if type(filename) is str:
                 yield filename, entry
 
     @property

@@ -184,7 +184,7 @@ class ProjectCandidates:
         finder: CandidateFinder,
         name: NormalizedName,
         page: ProjectPage,
-        by_version: dict[Version, list[Any]],
+        by_version: dict[Version, list[tuple[str, Any]]],
     ) -> None:
         self._finder = finder
         self.name = name
@@ -274,10 +274,17 @@ class CandidateFinder:
             return self._cache.setdefault(name, result)
 
     def build(
-        self, name: NormalizedName, version: Version, entries: list[Any], page: ProjectPage
+        self,
+        name: NormalizedName,
+        version: Version,
+        entries: list[tuple[str, Any]],
+        page: ProjectPage,
     ) -> Candidate | None:
-        """The candidate for one version on the target, or None when nothing installs."""
-        files = (page.build(e) for e in entries)
+        """The candidate for one version on the target, or None when nothing installs.
+
+        Entries are ``(filename, raw entry)``: the filename alone rules out most files
+        (other platforms' wheels), so only the rest are decoded and checked."""
+        files = (page.build(e) for filename, e in entries if self._may_install(filename))
         installable = [f for f in files if f is not None and self._usable(f)]
         usable = self._allowed_formats(name, version, installable)
         if not usable:
@@ -322,11 +329,15 @@ class CandidateFinder:
             why = "no sdist"
         return f"{flag} rules out {wanted} {shown} ({why})"
 
+    def _may_install(self, filename: str) -> bool:
+        """Whether a file of this name can install on the target: a wheel with a tag the
+        target accepts, or an sdist."""
+        if filename.endswith(".whl"):
+            return self.target.wheel_priority(filename) is not None
+        return filename.endswith((".tar.gz", ".zip"))
+
     def _usable(self, file: DistFile) -> bool:
-        if file.is_wheel:
-            if self.target.wheel_priority(file.filename) is None:
-                return False
-        elif not file.is_sdist:
+        if not self._may_install(file.filename):
             return False
         if not self.target.admits_python(file.requires_python):
             return False
