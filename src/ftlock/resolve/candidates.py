@@ -256,22 +256,34 @@ class CandidateFinder:
         self._cutoff = exclude_newer.timestamp() if exclude_newer is not None else None
         self._lock = threading.Lock()
         self._cache: dict[str, ProjectCandidates] = {}
+        self._building: dict[str, threading.Lock] = {}
         # versions that install on the target but not in a format the policy allows, so a
         # failed solve can name the flag instead of saying "no such version"
         self._ruled_out: dict[NormalizedName, set[Version]] = {}
 
     def candidates(self, name: str) -> ProjectCandidates:
-        """The project's candidates, newest first; built lazily, version by version."""
+        """The project's candidates, newest first; built lazily, version by version.
+
+        The solver and the prefetcher's callbacks ask for the same project at once; one of
+        them groups the page (torch's lists thousands of files), the others wait for it."""
         with self._lock:
             found = self._cache.get(name)
-        if found is not None:
-            return found
-        page = self.index.project(name)
-        wanted = canonicalize_name(name)
-        by_version = group_by_version(page.iter_filenames(), wanted)
-        result = ProjectCandidates(self, wanted, page, by_version)
-        with self._lock:
-            return self._cache.setdefault(name, result)
+            if found is not None:
+                return found
+            building = self._building.setdefault(name, threading.Lock())
+        with building:
+            with self._lock:
+                found = self._cache.get(name)
+            if found is not None:
+                return found
+            page = self.index.project(name)
+            wanted = canonicalize_name(name)
+            by_version = group_by_version(page.iter_filenames(), wanted)
+            result = ProjectCandidates(self, wanted, page, by_version)
+            with self._lock:
+                self._cache[name] = result
+                self._building.pop(name, None)
+            return result
 
     def build(
         self,

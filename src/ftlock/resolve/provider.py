@@ -70,8 +70,10 @@ class Dependencies:
 
 
 @lru_cache(maxsize=65536)
+@lru_cache(maxsize=65536)
 def parse_requirement(text: str) -> PkgRequirement | None:
-    """PEP 508 parsing is slow and the same strings recur across versions: memoise."""
+    """PEP 508 parsing is slow and the same strings recur across versions and between
+    the prefetcher and the solver: memoise (bounded; the parsed values are never changed)."""
     try:
         return parse_pep508(text)
     except InvalidRequirement:

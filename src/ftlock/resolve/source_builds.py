@@ -14,7 +14,6 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from packaging.utils import canonicalize_name
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
 from ftlock.gpu import CATALOG_DIR
 from ftlock.resolve.result import LockedPackage
@@ -22,21 +21,6 @@ from ftlock._toml import tomllib
 
 
 CATALOG = CATALOG_DIR / "source_builds.toml"
-
-
-class _ProjectData(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    name: str
-    compiles: str = Field(min_length=3)  # what the build compiles, for the message
-    prebuilt: HttpUrl | None = None  # where its setup.py looks for prebuilt wheels first
-    sources: tuple[HttpUrl, ...] = Field(min_length=1)
-
-
-class _CatalogData(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    project: tuple[_ProjectData, ...]
 
 
 @dataclass(frozen=True)
@@ -71,6 +55,23 @@ class SourceBuild:
 
 @lru_cache(maxsize=1)
 def catalog() -> dict[str, SourceBuild]:
+    """The catalog, validated.  pydantic is imported here, not with the module: it costs
+    ~0.1 s and a solve needs the catalog only when it locks an sdist-only package."""
+    from pydantic import BaseModel, ConfigDict, Field, HttpUrl  # noqa: PLC0415
+
+    class _ProjectData(BaseModel):
+        model_config = ConfigDict(extra="forbid", frozen=True)
+
+        name: str
+        compiles: str = Field(min_length=3)  # what the build compiles, for the message
+        prebuilt: HttpUrl | None = None  # where its setup.py looks for prebuilt wheels first
+        sources: tuple[HttpUrl, ...] = Field(min_length=1)
+
+    class _CatalogData(BaseModel):
+        model_config = ConfigDict(extra="forbid", frozen=True)
+
+        project: tuple[_ProjectData, ...]
+
     data = _CatalogData.model_validate(tomllib.loads(CATALOG.read_text(encoding="utf-8")))
     return {
         canonicalize_name(p.name): SourceBuild(
@@ -88,6 +89,8 @@ def sdist_only(package: LockedPackage) -> bool:
 def annotate(packages: tuple[LockedPackage, ...]) -> tuple[tuple[LockedPackage, ...], list[str]]:
     """``packages`` with a note on each sdist-only pin that compiles GPU code, and the
     warnings to print."""
+    if not any(sdist_only(p) for p in packages):
+        return packages, []
     known = catalog()
     warnings: list[str] = []
     out = []
