@@ -35,11 +35,9 @@ import time
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import BinaryIO, TypeVar, cast
 from urllib.parse import unquote, urlsplit
-from urllib.request import url2pathname
 
 import sys
 
@@ -422,6 +420,8 @@ class Http:
         return min(MAX_BACKOFF, delay * 2)
 
     def _get_file(self, url: str, headers: dict[str, str], limit_for: Callable[[int], int]) -> Fetched:
+        from urllib.request import url2pathname  # noqa: PLC0415 - 5 ms, for file: indexes only
+
         path = Path(url2pathname(unquote(urlsplit(url).path)))
         if path.is_dir():
             path = path / "index.html"
@@ -500,6 +500,8 @@ def _retry_after(value: str | None) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         pass
+    from email.utils import parsedate_to_datetime  # noqa: PLC0415 - rare: an HTTP-date Retry-After
+
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
