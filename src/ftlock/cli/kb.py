@@ -57,17 +57,27 @@ def kb_show(rule_id: str) -> None:
 @kb.command("lint")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 def kb_lint(paths: tuple[Path, ...]) -> None:
-    """Validate rule files (default: the built-in ones); exit 1 naming the file and rule."""
+    """Validate rule files (default: the built-in ones); exit 2 naming the file and rule.
+
+    Beyond what loading checks, every package range with a version bound must name the
+    releases either side of it that were verified (`verified`), or say why it cannot.
+    """
+    from ftlock.knowledge.lint import problems
     from ftlock.knowledge.loader import load_dir, load_file
 
     try:
         if paths:
-            count = sum(len(load_file(p) if p.is_file() else load_dir(p)) for p in paths)
+            loaded = [r for p in paths for r in (load_file(p) if p.is_file() else load_dir(p))]
         else:
-            count = len(load_dir())
+            loaded = load_dir()
     except FtlockError as exc:
         fail(exc)
-    click.echo(f"ok: {count} rules valid")
+    found = [f"{item.file}: rule {item.rule.id!r}: {problem}" for item in loaded for problem in problems(item.rule)]
+    for line in found:
+        click.echo(f"error: {line}", err=True)
+    if found:
+        sys.exit(2)
+    click.echo(f"ok: {len(loaded)} rules valid")
 
 
 @kb.command("prove")

@@ -141,6 +141,7 @@ def lock_command(config_file: Path | None, targets: tuple[str, ...], check: bool
         return
 
     # every target solved: now write them all (a failure above wrote nothing)
+    from ftlock.cli import wording
     from ftlock.lock.diff import diff
 
     for item in done:
@@ -150,9 +151,9 @@ def lock_command(config_file: Path | None, targets: tuple[str, ...], check: bool
             die(f"cannot write {item.target.output}: {exc.strerror}")
         for warning in item.warnings:
             click.echo(f"warning: {warning}", err=True)
-        for warning in item.resolution.warnings:
+        for warning in wording.warnings(item.resolution):
             click.echo(f"warning: {item.target.name}: {warning}", err=True)
-        for note in item.resolution.notes if not quiet else ():
+        for note in wording.notes(item.resolution) if not quiet else ():
             click.echo(f"note: {item.target.name}: {note}", err=True)
         if quiet:
             continue

@@ -127,16 +127,18 @@ def solve(requirements: tuple[str, ...], output: str | None, quiet: bool, verbos
             if verbose:
                 raise
             die(f"cannot write {output}: {exc.strerror or exc}")
-    for warning in resolution.warnings:
+    from ftlock.cli import wording
+
+    for warning in wording.warnings(resolution):
         click.echo(f"warning: {warning}", err=True)
     if not quiet:
-        for note in resolution.notes:
+        for note in wording.notes(resolution):
             click.echo(f"note: {note}", err=True)
-        for line in resolution.summary:
+        for line in wording.summary(resolution):
             click.echo(line, err=True)
     if resolution.changes and not quiet:
         click.echo(f"Changes to the base environment ({len(resolution.changes)}):", err=True)
-        for line in resolution.changes:
+        for line in wording.changes(resolution):
             click.echo(f"  {line}", err=True)
     if not quiet:
         stats = resolution.stats

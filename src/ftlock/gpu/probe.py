@@ -103,11 +103,6 @@ class AutoGpu:
     driver: str  # e.g. "535.104.05"
     seen: str  # nvidia-smi's name, e.g. "NVIDIA A100-SXM4-80GB"
 
-    def note(self, driver_given: bool = False) -> str:
-        if driver_given:
-            return f"--gpu auto: this machine's {self.seen}: --gpu {self.gpu} (with the driver given)"
-        return f"--gpu auto: this machine's {self.seen}, driver {self.driver}: --gpu {self.gpu} --cuda-driver {self.driver}"
-
 
 def auto() -> AutoGpu:
     """This machine's GPU for ``--gpu auto``, or a one-line :class:`ProbeError`.

@@ -205,12 +205,6 @@ class TorchPlan:
         companions = tuple((name, (self.index_url,), True) for name in TORCH_COMPANIONS)
         return strict + companions
 
-    def header(self) -> str:
-        build = self.variant.describe() if self.variant else "build as served"
-        where = self.index_url or "the configured index"
-        family = f" (for {', '.join(TORCH_FAMILY)}, {', '.join(TORCH_COMPANIONS)})" if self.index_url else ""
-        return f"Torch build: {build} from {where}{family}"
-
     def unreachable(self, error: str) -> str | None:
         """``error`` (a failure to read this plan's PyTorch index) told as one line that
         says why that index was needed and the ways out; None when the error is about

@@ -96,13 +96,6 @@ class Violation:
     packages: tuple[str, ...]  # "name version" of the packages involved
     message: str
 
-    def line(self) -> str:
-        r = self.rule
-        return (
-            f"{', '.join(self.packages)}: {r.summary} [rule {r.id}, {r.severity}] "
-            f"symptom: {r.symptom} | fix: {r.fix} | source: {r.source}"
-        )
-
 
 def _version(value: str | Version) -> Version | None:
     if isinstance(value, Version):
@@ -304,8 +297,9 @@ class Knowledge:
                     )
         return found
 
-    def describe_state(self, present: Iterable[str]) -> list[str]:
-        """Header lines about disabled/ignored rules — only those that concern ``present``.
+    def rules_off(self, present: Iterable[str]) -> tuple[str, tuple[str, ...]] | None:
+        """``(flag, rule ids)`` of the rules turned off (``--no-knowledge``, ``--ignore-rule``)
+        for the target — only those that concern ``present``, for the lock header.
 
         A solve that involves none of a rule's packages is byte-identical whether or not
         knowledge is on, so unrelated rules are never mentioned.
@@ -319,6 +313,5 @@ class Knowledge:
             and set(r.rule.packages) <= names
         ]
         if not off:
-            return []
-        how = "--no-knowledge" if not self.enabled else "--ignore-rule"
-        return [f"Knowledge rules NOT applied ({how}): " + ", ".join(sorted(r.id for r in off))]
+            return None
+        return ("--no-knowledge" if not self.enabled else "--ignore-rule"), tuple(sorted(r.id for r in off))

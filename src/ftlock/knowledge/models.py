@@ -17,7 +17,9 @@ least one public source.  Three kinds:
 Every rule may carry a ``when`` condition on the target (features, GPU architecture,
 compute capability, CUDA version), so target-specific rules need no solver change.  Every
 rule carries an ``example`` (a bad and a good set of pins) from which a scenario test is
-generated, so no rule ships untested.
+generated, so no rule ships untested, and ``verified``: for each package whose range has a
+bound, the releases either side of it that the audit checked (docs/knowledge-audit.md), so
+a bound written off by one fails a test instead of shipping.
 """
 
 from __future__ import annotations
@@ -118,6 +120,59 @@ class Example(_Strict):
         return value
 
 
+#: the operators that give a range a lower / an upper bound
+LOWER_BOUND = frozenset({">=", ">", "==", "~=", "==="})
+UPPER_BOUND = frozenset({"<", "<=", "==", "~=", "==="})
+
+
+class Verified(_Strict):
+    """The releases nearest a range's bounds, on either side, that the audit verified.
+
+    "bad" means the rule's case (the versions its range covers: the rule applies; for the
+    ``then`` side of a ``requires`` rule, a release that does not satisfy it); "good" means
+    outside it (this rule does not apply; another may).  A lower bound is verified by
+    ``last_good`` and ``first_bad`` (``last_bad`` and ``first_good`` for ``then``), an upper
+    bound by ``last_bad`` and ``first_good`` (``last_good`` and ``first_bad`` for ``then``);
+    ``unverified`` says why one of them cannot be given (none was compared, none exists).
+    ``ftlock kb lint`` requires them; tests/test_rule_boundaries.py checks each release
+    falls on its side through the engine.
+    """
+
+    name: str
+    last_good: str | None = None
+    first_bad: str | None = None
+    last_bad: str | None = None
+    first_good: str | None = None
+    unverified: str | None = Field(default=None, min_length=10)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return canonicalize_name(value)
+
+    @field_validator("last_good", "first_bad", "last_bad", "first_good")
+    @classmethod
+    def _version(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                Version(value)
+            except InvalidVersion as exc:
+                raise ValueError(f"{value!r}: {exc}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _in_order(self) -> Verified:
+        for low, high in (("last_good", "first_bad"), ("last_bad", "first_good")):
+            a, b = getattr(self, low), getattr(self, high)
+            if a is not None and b is not None and Version(a) >= Version(b):
+                raise ValueError(f"{low} {a} must be older than {high} {b}")
+        return self
+
+    def releases(self) -> list[tuple[str, str]]:
+        """``(field, version)`` of every release given, in the order of the fields."""
+        return [(f, v) for f in ("last_good", "first_bad", "last_bad", "first_good") if (v := getattr(self, f))]
+
+
 class _RuleBase(_Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]{2,80}$")
     severity: Literal["error", "warn"] = "error"
@@ -136,6 +191,8 @@ class _RuleBase(_Strict):
     # requirements added to both examples when proving (e.g. "numpy<2" for an old stack),
     # so the environment fails for the rule's reason and not for its era
     probe_with: tuple[str, ...] = ()
+    # per package with a bounded range: the releases either side of its bounds, as audited
+    verified: tuple[Verified, ...] = ()
 
     @field_validator("probe_with")
     @classmethod
@@ -166,6 +223,22 @@ class _RuleBase(_Strict):
             raise ValueError("probe_expect/probe_with without a probe")
         return self
 
+    @model_validator(mode="after")
+    def _verified_names(self) -> _RuleBase:
+        names = [v.name for v in self.verified]
+        named = {r.name for r, _ in self.ranges()}
+        for name in names:
+            if name not in named:
+                raise ValueError(f"verified: {name} is not a package of this rule")
+            if names.count(name) > 1:
+                raise ValueError(f"verified: {name} is given twice")
+        return self
+
+    def ranges(self) -> tuple[tuple[PackageRange, bool], ...]:
+        """Each package range of the rule, with whether its versions are the bad ones (a
+        ``requires`` rule's ``then`` range is the good one)."""
+        raise NotImplementedError  # pragma: no cover - every kind defines it
+
     @property
     def source(self) -> str:
         return str(self.sources[0])
@@ -192,6 +265,9 @@ class ConflictRule(_RuleBase):
     def packages(self) -> tuple[str, ...]:
         return (self.a.name, self.b.name)
 
+    def ranges(self) -> tuple[tuple[PackageRange, bool], ...]:
+        return ((self.a, True), (self.b, True))
+
 
 class RequiresRule(_RuleBase):
     kind: Literal["requires"] = "requires"
@@ -203,6 +279,9 @@ class RequiresRule(_RuleBase):
     @property
     def packages(self) -> tuple[str, ...]:
         return (self.if_installed.name, self.then.name)
+
+    def ranges(self) -> tuple[tuple[PackageRange, bool], ...]:
+        return ((self.if_installed, True), (self.then, False))
 
 
 class MetadataRule(_RuleBase):
@@ -227,6 +306,9 @@ class MetadataRule(_RuleBase):
     @property
     def packages(self) -> tuple[str, ...]:
         return (self.package.name,)
+
+    def ranges(self) -> tuple[tuple[PackageRange, bool], ...]:
+        return ((self.package, True),)
 
 
 class AbiRule(_RuleBase):
@@ -256,6 +338,9 @@ class AbiRule(_RuleBase):
     @property
     def packages(self) -> tuple[str, ...]:
         return (self.library.name,)
+
+    def ranges(self) -> tuple[tuple[PackageRange, bool], ...]:
+        return ((self.library, True),)
 
     def describe_versions(self) -> str:
         """For ``kb show``: the class, as one sentence."""

@@ -3,8 +3,9 @@
 A rule steers every choice the solver makes.  When the user's own input pins *every*
 package of a rule exactly (``unsloth==2024.7`` and ``peft==0.12.0``), there is no choice to
 steer: refusing would only make them edit the rules away.  Such a pair is locked as asked,
-and the rule becomes a warning on stderr and a line in the lock header; ``--strict-rules``
-(``strict-rules = true`` in ``[tool.ftlock]``) makes it an error, for CI.  A rule with one
+and the rule becomes a warning on stderr and a line in the lock header (the solve records it
+as a :class:`~ftlock.resolve.facts.PinnedPair`); ``--strict-rules`` (``strict-rules = true``
+in ``[tool.ftlock]``) makes it an error, for CI.  A rule with one
 side left open (``peft==0.12.0`` and ``unsloth<2024.8``) still steers that side.
 """
 
@@ -33,21 +34,6 @@ class PinnedBreak:
     @property
     def pins(self) -> str:
         return " and ".join(p.replace(" ", "==", 1) for p in self.violation.packages)
-
-    def warning(self) -> str:
-        r = self.violation.rule
-        return (
-            f"your own pins {self.pins} break knowledge rule {r.id}: {r.summary}; locked as "
-            f"asked (--strict-rules refuses them) | symptom: {r.symptom} | fix: {r.fix} | "
-            f"source: {r.source}"
-        )
-
-    def header(self) -> str:
-        r = self.violation.rule
-        return (
-            f"Knowledge rule {r.id} broken by your own pins {self.pins}: locked as asked "
-            f"({r.summary}; source: {r.source})"
-        )
 
     def error(self) -> NoSolution:
         r = self.violation.rule

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Sequence
+from itertools import groupby
 from typing import Any
+
+from packaging.version import Version
 
 from ftlock.knowledge.loader import LoadedRule
 
@@ -49,6 +52,25 @@ def versions(rule: Any) -> str:
     return describe() if describe is not None else ", ".join(rule.packages)
 
 
+def verified(rule: Any) -> str:
+    """The releases verified at the bounds of the rule's ranges, as one line: ``transformers
+    4.49.0 good, 4.50.0–4.50.3 bad, 4.51.0 good; accelerate 0.26.0 bad (unverified: …)``.
+    ``kb show`` prints it; docs/knowledge-audit.md has the same text per rule (a test keeps
+    the two the same)."""
+    parts = []
+    for entry in rule.verified:
+        releases = sorted({(Version(v), v, "bad" if "bad" in f else "good") for f, v in entry.releases()})
+        runs = []
+        for label, run in groupby(releases, key=lambda r: r[2]):
+            shown = [v for _, v, _ in run]
+            runs.append(f"{shown[0]}–{shown[-1]} {label}" if len(shown) > 1 else f"{shown[0]} {label}")
+        text = f"{entry.name} {', '.join(runs)}"
+        if entry.unverified:
+            text += f" (unverified: {entry.unverified})"
+        parts.append(text)
+    return "; ".join(parts)
+
+
 def _range(package: Any) -> str:
     return f"{package.name} {package.versions}" if package.versions else f"{package.name} (every version)"
 
@@ -84,6 +106,8 @@ def describe(item: LoadedRule) -> list[str]:
     lines += textwrap.wrap(rule.summary, WIDTH, initial_indent="  ", subsequent_indent="  ")
     lines.append("")
     lines += _field("Versions", versions(rule))
+    if rule.verified:
+        lines += _field("Verified", verified(rule))
     condition = _condition(rule)
     if condition:
         lines += _field("When", condition)

@@ -21,6 +21,7 @@ from packaging.utils import canonicalize_name
 
 from ftlock._urls import redact
 from ftlock.errors import InputFileError
+from ftlock.lock.wording import note_lines
 from ftlock.resolve.pins import parse_pin
 from ftlock.resolve.result import LockedPackage, Resolution
 from ftlock.resolve.reqfile import read_file
@@ -101,7 +102,7 @@ def _requirements_entry(package: LockedPackage) -> LockEntry:
         url=url,
         hashes=tuple(f"sha256:{h}" for h in requirements_hashes(package)),
         via=tuple(who.strip() for who in package.required_by),
-        notes=tuple(n.strip() for n in package.notes if n.strip().startswith("ftlock")),
+        notes=tuple(n.strip() for n in note_lines(package.notes) if n.strip().startswith("ftlock")),
         yanked=package.yanked,
     )
 

@@ -21,6 +21,7 @@ from ftlock._version import __version__
 from ftlock.untrusted import is_sha256
 from ftlock.errors import UsageError
 from ftlock.lock.sources import supplying_indexes
+from ftlock.lock.wording import header_lines, note_lines
 from ftlock._urls import redact
 from ftlock.index.models import DistFile
 from ftlock.resolve.result import LockedPackage, Resolution
@@ -124,7 +125,7 @@ def package_table(package: LockedPackage, children: Sequence[str]) -> dict[str, 
     if package.required_by:
         tool["via"] = list(package.required_by)
     if package.notes:
-        tool["notes"] = list(package.notes)
+        tool["notes"] = note_lines(package.notes)
     if package.yanked:
         tool["yanked"] = True
     if tool:
@@ -157,8 +158,9 @@ def render(
         tool["exclude-newer"] = resolution.exclude_newer
     if resolution.binary:
         tool["binary-policy"] = list(resolution.binary)
-    if resolution.header_notes:
-        tool["notes"] = list(resolution.header_notes)
+    notes = header_lines(resolution)
+    if notes:
+        tool["notes"] = notes
     if fingerprint is not None:
         tool["inputs-fingerprint"] = fingerprint
         tool["inputs"] = list(inputs)

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from ftlock._version import __version__
 from ftlock.lock.lockfile import requirements_hashes
 from ftlock.lock.sources import indexes_line
+from ftlock.lock.wording import header_lines, kept_line, note_lines
 from ftlock._urls import redact
 from ftlock.resolve.result import LockedPackage, Resolution
 
@@ -72,14 +73,14 @@ def render(resolution: Resolution, command: str, extra_header: Sequence[str] = (
     if resolution.binary:
         # the hashes below are of these formats only, so pip installs the same kind of file
         header.append(f"# Binary policy: {' '.join(resolution.binary)}")
-    header += [f"# {note}" for note in resolution.header_notes]
+    header += [f"# {note}" for note in header_lines(resolution)]
     header += [f"# {line}" for line in extra_header]
     header += [
         "# Install: pip install --require-hashes --no-deps -r <this file>",
         "#",
     ]
     body: list[str] = _index_lines(resolution)
-    body += [f"# kept from the base, not from the index: {line}" for line in resolution.kept]
+    body += [f"# kept from the base, not from the index: {kept_line(k)}" for k in resolution.kept]
     for package in resolution.packages:
         if package.yanked:
             body.append(f"# {package.name} {package.version} is yanked; pinned because requested")
@@ -87,5 +88,5 @@ def render(resolution: Resolution, command: str, extra_header: Sequence[str] = (
             body.append(f"# {package.name}: pip cannot hash-check git sources")
         body += _requirement_line(package)
         body += _via_lines(package)
-        body += [f"    # {note}" for note in package.notes]
+        body += [f"    # {note}" for note in note_lines(package.notes)]
     return "\n".join(header + body) + "\n"

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ftlock.errors import FtlockError
-from ftlock.resolve.result import FEATURES_PREFIX
+from ftlock.lock.wording import FEATURES_PREFIX
 from ftlock.lock.lockfile import LockFile, read_lock
 from ftlock._toml import tomllib
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
+from typing import Any
 
 from packaging.utils import canonicalize_name
 
@@ -126,9 +127,16 @@ def rule_items(project: Project, target: ProjectTarget, locked: Iterable[str]) -
     out = []
     for rule in knowledge.active:
         if names & set(rule.packages):
-            data = json.dumps(rule.model_dump(mode="json", by_alias=True), sort_keys=True)
-            out.append(f"rule {rule.id} {hashlib.sha256(data.encode()).hexdigest()[:12]}")
+            out.append(f"rule {rule.id} {rule_digest(rule)}")
     return out
+
+
+def rule_digest(rule: Any) -> str:
+    """What a lock records of a rule it depends on: an edited rule makes the lock stale.
+    ``verified`` records how the rule's bounds were checked, not what the rule does: adding
+    or correcting that record leaves every lock of the rule's packages as fresh as it was."""
+    data = json.dumps(rule.model_dump(mode="json", by_alias=True, exclude={"verified"}), sort_keys=True)
+    return hashlib.sha256(data.encode()).hexdigest()[:12]
 
 
 def fingerprint(items: Iterable[str]) -> str:

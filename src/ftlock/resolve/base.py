@@ -24,7 +24,8 @@ from packaging.version import InvalidVersion, Version
 
 from ftlock.errors import FtlockError, UsageError
 from ftlock.resolve.candidates import Candidate, Requirement
-from ftlock.resolve.freeze import unchecked_line, unlisted
+from ftlock.resolve.facts import KeptFromBase, UncheckedRequirements
+from ftlock.resolve.freeze import unlisted
 from ftlock.index.models import Metadata
 from ftlock.resolve.pins import parse_pin
 from ftlock.resolve.reqfile import read_file
@@ -113,7 +114,7 @@ class BaseEnvironment:
     keep: bool = False
     external: dict[str, Candidate] = field(default_factory=dict)
     external_metadata: dict[str, Metadata] = field(default_factory=dict)
-    notes: dict[str, str] = field(default_factory=dict)
+    kept: dict[str, KeptFromBase] = field(default_factory=dict)  # the external ones, why kept
     #: installed at an unknown version: what a freeze without --all leaves out
     #: (ftlock.resolve.freeze); requirements on them are not checked
     unknown: frozenset[str] = frozenset()
@@ -150,8 +151,8 @@ class BaseEnvironment:
 
         return read
 
-    def unchecked_warnings(self, pinned: dict[str, str], markers: dict[str, str]) -> list[str]:
-        """One line per unknown package that a locked package requires (its marker true on
+    def unchecked_warnings(self, pinned: dict[str, str], markers: dict[str, str]) -> list[UncheckedRequirements]:
+        """One warning per unknown package that a locked package requires (its marker true on
         the target): those requirements were not checked."""
         from packaging.requirements import InvalidRequirement
         from packaging.requirements import Requirement as PkgRequirement
@@ -170,7 +171,7 @@ class BaseEnvironment:
                 by_name.setdefault(canonicalize_name(req.name), []).append(
                     f"{name} {version} requires {req.name}{req.specifier or ''}"
                 )
-        return [unchecked_line(name, lines) for name, lines in sorted(by_name.items())]
+        return [UncheckedRequirements(name, tuple(lines)) for name, lines in sorted(by_name.items())]
 
     def classify(self, finder) -> None:
         """Decide which base packages the index can provide and which are kept as-is."""
@@ -191,7 +192,7 @@ class BaseEnvironment:
                 url = f"installed:{name}=={pkg.version}"
                 self.external[name] = Candidate(name, version, (), None, url=url)
                 self.external_metadata[url] = Metadata(name, str(version), ())
-                self.notes[name] = "kept as installed (sdist only on the index: its requirements are not checked)"
+                self.kept[name] = KeptFromBase(name, None, sdist_only=True, recorded_metadata=False)
                 continue
             # kept as installed: one fixed candidate with the best metadata we have
             url = pkg.url or f"installed:{name}=={pkg.version}"
@@ -199,16 +200,14 @@ class BaseEnvironment:
             # metadata of a same-numbered release (torch 2.6.0 for 2.6.0+cu124) describes a
             # different build, and acting on it would "fix" packages that are fine.
             recorded = pkg.metadata
-            how = "recorded metadata of the installed package"
+            self.kept[name] = KeptFromBase(name, pkg.url, sdist_only=False, recorded_metadata=recorded is not None)
             if recorded is None:
                 recorded = Metadata(name, pkg.version or "0", ())
-                how = "no recorded metadata, so its requirements are not checked (--base-python reads them)"
             shown_version = version or Version("0")
             self.external[name] = Candidate(name, shown_version, (), None, url=url)
             self.external_metadata[url] = Metadata(
                 name, str(shown_version), recorded.requires_dist, recorded.requires_python
             )
-            self.notes[name] = f"kept as installed ({'from ' + pkg.url if pkg.url else 'not on the index'}); using {how}"
 
     def requirements(self, released: set[str] | frozenset[str] = frozenset()) -> list[Requirement]:
         """One root requirement per installed package: kept as installed (external), pinned

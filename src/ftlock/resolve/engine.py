@@ -31,7 +31,23 @@ from ftlock.resolve.base import BaseEnvironment, read_python
 from ftlock.resolve.collapse import collapse
 from ftlock.resolve.buildenv import BuildEnvironments
 from ftlock.index.cache import Cache, default_cache_dir
-from ftlock.resolve.result import LockedPackage, Resolution, SolveRequest, SolveStats, features_header
+from ftlock.resolve.facts import (
+    BaseAddition,
+    BaseChange,
+    BaseSummary,
+    ChangeReason,
+    IndexWarning,
+    KeptConsistent,
+    PinnedPair,
+    PreexistingBreak,
+    RequiredBy,
+    RuleRequired,
+    RulesOff,
+    RuleShaped,
+    WarnRuleBroken,
+    YouRequested,
+)
+from ftlock.resolve.result import LockedPackage, Resolution, SolveRequest, SolveStats
 from ftlock.resolve.candidates import (
     PYTHON,
     AbsentCandidate,
@@ -186,38 +202,32 @@ def _versions_of(finder: CandidateFinder, name: str) -> list[str]:
         return []
 
 
-def _base_header(base: BaseEnvironment | None, request: SolveRequest) -> tuple[str, ...]:
+def _base_summary(base: BaseEnvironment | None, request: SolveRequest) -> BaseSummary | None:
     if base is None:
-        return ()
-    source = request.base.name if request.base is not None else "a live interpreter"
-    scope = "the whole resulting environment" if request.output_full else "only the packages to install or change"
-    keep = "; --keep-base" if request.keep_base else ""
-    return (f"Base: {source} ({len(base.packages)} packages installed); this lock holds {scope}{keep}",)
+        return None
+    freeze = request.base.name if request.base is not None else None
+    return BaseSummary(freeze, len(base.packages), request.output_full, request.keep_base)
 
 
-def describe_changes(base, packages, result, metadata, finder) -> list[str]:
-    """One line per base package that changes (with the requirement that forced it) and
-    per new package, e.g. ``fsspec 2025.3.2 -> 2025.3.0 (datasets 3.6.0 requires ...)``."""
-    lines = []
+def describe_changes(base, packages, result, metadata, finder) -> list[BaseAddition | BaseChange]:
+    """Each base package that changes (with the requirements that forced it) and each new
+    package: ``fsspec 2025.3.2 -> 2025.3.0`` because ``datasets 3.6.0 requires ...``."""
+    lines: list[BaseAddition | BaseChange] = []
     final = {p.name: p for p in packages if p.name not in base.external}
     for name, package in sorted(final.items()):
         installed = base.packages.get(name)
         if installed is None or installed.version is None:
-            via = ", ".join(package.required_by) or "requested"
-            hint = ""
+            newer = None
             if "requested" in package.required_by and not package.url:
                 newest = next(iter(finder.candidates(name)), None)
                 if newest is not None and str(newest.version) != package.version:
-                    hint = (
-                        f"; newest is {newest.version}, which needs changes to installed "
-                        f"packages — ask for {name}>={newest.version} to allow them"
-                    )
-            lines.append(f"+ {name} {package.version} (new; required by {via}{hint})")
+                    newer = str(newest.version)
+            lines.append(BaseAddition(name, package.version, package.required_by, newer))
             continue
         old = installed.parsed_version
         if old is None or Version(package.version) == old:
             continue
-        reasons = []
+        reasons: list[ChangeReason] = []
         infos = [
             info
             for identifier, criterion in result.criteria.items()
@@ -232,27 +242,24 @@ def describe_changes(base, packages, result, metadata, finder) -> list[str]:
                 continue
             reasons.append(_reason(info))
         if not reasons:
-            reasons = _own_conflicts(name, old, final, metadata, finder)
-        arrow = "->"
-        lines.append(f"~ {name} {installed.version} {arrow} {package.version} ({'; '.join(dict.fromkeys(reasons)) or 'chosen by the solver'})")
+            reasons += _own_conflicts(name, old, final, metadata, finder)
+        lines.append(BaseChange(name, installed.version, package.version, tuple(reasons)))
     return lines
 
 
-def _reason(info) -> str:
+def _reason(info) -> ChangeReason:
     """``datasets 3.6.0 requires fsspec<=2025.3.0`` / ``… forbids … by rule X``."""
     req = info.requirement
     if info.parent is None:
-        return f"you requested {req.text or req.describe()}"
-    who = f"{info.parent.name} {info.parent.version}"
+        return YouRequested(req.text or req.describe())
+    who = (info.parent.name, str(info.parent.version))
     if req.rule is not None:
-        shown = f"{req.name}{req.exclude}" if req.exclude is not None else f"{req.name}{req.specifier}"
-        verb = "forbids" if req.exclude is not None else "needs"
-        return f"{who} {verb} {shown} by knowledge rule {req.rule.id}"
-    extras = f"[{','.join(sorted(req.extras))}]" if req.extras else ""
-    return f"{who} requires {req.name}{extras}{req.specifier}"
+        excluded = req.exclude is not None
+        return RuleRequired(*who, req.name, str(req.exclude if excluded else req.specifier), excluded, req.rule.id)
+    return RequiredBy(*who, req.name, tuple(sorted(req.extras)), str(req.specifier))
 
 
-def _own_conflicts(name, old, final, metadata, finder) -> list[str]:
+def _own_conflicts(name, old, final, metadata, finder) -> list[KeptConsistent]:
     """Why an installed version had to go although nothing excludes it: its own
     requirements disagree with the new set."""
     try:
@@ -269,10 +276,7 @@ def _own_conflicts(name, old, final, metadata, finder) -> list[str]:
             continue
         pinned = final.get(canonicalize_name(dep.name))
         if pinned is not None and not dep.specifier.contains(pinned.version, prereleases=True):
-            out.append(
-                f"changed to keep {pinned.name} consistent: {name} {old} requires {dep.name}{dep.specifier}, "
-                f"and {pinned.name} is now {pinned.version}"
-            )
+            out.append(KeptConsistent(name, str(old), f"{dep.name}{dep.specifier}", pinned.name, pinned.version))
     return out
 
 
@@ -583,25 +587,20 @@ def _assemble(
     pinned_breaks += [
         pinned_rules.PinnedBreak(v) for v in getattr(knowledge, "pinned_class_breaks", {}).values()
     ]
+    pairs = [_pinned_pair(b.violation) for b in pinned_breaks]
     # sdist-only pins that compile CUDA at install time: said next to the pin and on stderr
     packages, build_warnings = source_builds.annotate(packages)
-    changes: list[str] = []
-    kept: list[str] = []
-    if base is not None:
-        changes = describe_changes(base, packages, solved.result, session.metadata, session.finder)
-        kept = [f"{n}: {base.notes[n]}" for n in sorted(base.external)]
     pinned: dict[str, str] = {p.name: p.version for p in packages}
-    warnings = hash_warnings + build_warnings + [b.warning() for b in pinned_breaks] + [
-        f"the base environment already breaks knowledge rule {rule_id}; left as installed "
-        f"(`ftlock check` on the freeze explains it, `ftlock kb show {rule_id}` shows the fix)"
-        for rule_id in sorted(solved.provider.preexisting)
-    ]
+    warnings: list[Any] = [IndexWarning(w) for w in hash_warnings]
+    warnings += build_warnings + pairs + [PreexistingBreak(r) for r in sorted(solved.provider.preexisting)]
     if base is not None:
         warnings += base.unchecked_warnings(pinned, target.markers)
     packages = _with_warn_notes(packages, knowledge, pinned, warnings)
-    summary, stack_warnings = stack.finish(packages)
+    gpu_stack, stack_warnings = stack.finish(packages)
+    changes = describe_changes(base, packages, solved.result, session.metadata, session.finder) if base is not None else []
     packages = _without_unchanged(packages, base, request)
     settings, http = session.settings, session.http
+    rules_off = knowledge.rules_off(pinned)
     return Resolution(
         packages=packages,
         target=target,
@@ -609,30 +608,37 @@ def _assemble(
         default_index=settings.default_url,
         exclude_newer=request.exclude_newer,
         stats=SolveStats(time.perf_counter() - started, http.requests, http.bytes),
-        header_notes=tuple(stack.header)
-        + _features_header(request.features + stack.features)
-        + tuple(knowledge.describe_state(pinned))
-        + tuple(b.header() for b in pinned_breaks)
-        + _base_header(base, request),
-        warnings=tuple(warnings) + tuple(stack_warnings),
-        summary=tuple(summary),
-        changes=tuple(changes),
-        kept=tuple(kept) if request.output_full else (),
         binary=session.finder.formats.describe(),
+        stack=gpu_stack,
+        features=tuple(dict.fromkeys(request.features + stack.features)),
+        rules_off=RulesOff(*rules_off) if rules_off is not None else None,
+        pinned_breaks=tuple(pairs),
+        base=_base_summary(base, request),
+        warnings=tuple(warnings) + tuple(stack_warnings),
+        changes=tuple(changes),
+        kept=tuple(base.kept[n] for n in sorted(base.external)) if base is not None and request.output_full else (),
     )
 
 
+def _pinned_pair(violation: Any) -> PinnedPair:
+    r = violation.rule
+    return PinnedPair(tuple(violation.packages), r.id, r.summary, r.symptom, r.fix, r.source)
+
+
 def _with_warn_notes(
-    packages: tuple[LockedPackage, ...], knowledge: Knowledge, pinned: dict[str, str], warnings: list[str]
+    packages: tuple[LockedPackage, ...], knowledge: Knowledge, pinned: dict[str, str], warnings: list[Any]
 ) -> tuple[LockedPackage, ...]:
     """Warn-severity rules the lock breaks: a warning each (appended to ``warnings``) and a
     note next to every pin involved."""
-    warn_notes: dict[str, list[str]] = {}
+    warn_notes: dict[str, list[WarnRuleBroken]] = {}
     for violation in knowledge.violations(pinned, severities=("warn",)):
-        warnings.append(violation.line())
-        note = f"ftlock warning: {violation.message} — rule {violation.rule.id}, {violation.rule.source}"
+        r = violation.rule
+        fact = WarnRuleBroken(
+            tuple(violation.packages), violation.message, r.id, r.severity, r.summary, r.symptom, r.fix, r.source
+        )
+        warnings.append(fact)
         for involved in violation.packages:
-            warn_notes.setdefault(involved.split(" ")[0], []).append(note)
+            warn_notes.setdefault(involved.split(" ")[0], []).append(fact)
     if warn_notes:
         packages = tuple(
             replace(p, notes=p.notes + tuple(warn_notes.get(p.name, ()))) for p in packages
@@ -655,13 +661,6 @@ def _without_unchanged(
             or Version(p.version) != base.packages[p.name].parsed_version
         )
     return packages
-
-
-def _features_header(features: tuple[str, ...]) -> tuple[str, ...]:
-    """The declared features, for the header: ``ftlock check`` reads them back."""
-    if not features:
-        return ()
-    return (features_header(tuple(dict.fromkeys(features))),)
 
 
 def _input_specifiers(
@@ -695,21 +694,20 @@ def _counterfactual(
     return _pins_of(result.mapping)
 
 
-def _with_effects(packages: tuple[LockedPackage, ...], effects: dict[str, list[str]]) -> tuple[LockedPackage, ...]:
-    """Rules that shaped a pin from a distance, named next to it (once per rule)."""
+def _with_effects(packages: tuple[LockedPackage, ...], effects: dict[str, list[Any]]) -> tuple[LockedPackage, ...]:
+    """Rules that shaped a pin from a distance, named next to it (once per rule: not when
+    the rule's own requirement on it is named already)."""
     if not effects:
         return packages
     out = []
     for package in packages:
-        extra = [
-            note for note in effects.get(package.name, ())
-            if not any(note.rsplit(" — ", 1)[-1].split(",")[0] + "," in mine for mine in package.notes)
-        ]
+        named = {getattr(note, "rule_id", None) for note in package.notes}
+        extra = [note for note in effects.get(package.name, ()) if note.rule_id not in named]
         out.append(replace(package, notes=package.notes + tuple(extra)) if extra else package)
     return tuple(out)
 
 
-def _rule_notes(result, identifier: str, candidate: Candidate, finder: CandidateFinder) -> list[str]:
+def _rule_notes(result, identifier: str, candidate: Candidate, finder: CandidateFinder) -> list[RuleShaped]:
     """Rules that changed this pin: without the rule's requirement, a different (newer)
     version would have satisfied everything else, or the package would not be here."""
     criterion = result.criteria.get(identifier)
@@ -735,8 +733,11 @@ def _rule_notes(result, identifier: str, candidate: Candidate, finder: Candidate
                     changed = not req.accepts_version(cand.version)
                     break
         if changed:
-            why = f"{req.describe()} because {info.parent.name} {info.parent.version}"
-            notes.append(f"ftlock: {why} — rule {req.rule.id}, {req.rule.source}")
+            excluded = req.exclude is not None
+            notes.append(RuleShaped(
+                req.name, str(req.exclude if excluded else req.specifier), excluded, req.optional,
+                info.parent.name, str(info.parent.version), req.rule.id, req.rule.source,
+            ))
     return sorted(set(notes))
 
 

@@ -4,8 +4,9 @@
 :func:`prepare` runs before the solve and turns the flags into ordinary inputs — requirement
 lines (model minimums, the default fine-tuning stack), a constraint on torch (releases whose
 build fits the GPU and driver, :mod:`ftlock.gpu.torch_builds`), index routes for the torch
-family, declared features and rule facts — plus the lock header lines.  :meth:`Stack.finish`
-checks the locked torch build afterwards and writes the summary for stderr.
+family, declared features and rule facts.  :meth:`Stack.finish` checks the locked torch build
+afterwards and returns what the lock header and the summary on stderr state, as facts
+(:class:`~ftlock.resolve.facts.GpuStack`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,16 @@ from packaging.version import Version
 
 from ftlock.untrusted import parse_pep508
 from ftlock.errors import UsageError
+from ftlock.resolve.facts import (
+    GpuStack,
+    GpuTarget,
+    ModelPreset,
+    NoTorchBuildData,
+    Quantization,
+    TorchBuild,
+    TorchBuildMismatch,
+    TorchWithoutKernels,
+)
 from ftlock.resolve.reqfile import InputLine, ParsedInputs
 from ftlock.resolve.target import Target
 
@@ -39,8 +50,9 @@ class Stack:
     driver: DriverSupport | None = None
     torch: torch_builds.TorchPlan | None = None
     features: tuple[str, ...] = ()
-    header: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    quantization: Quantization | None = None
+    model: ModelPreset | None = None
+    warnings: list[Any] = field(default_factory=list)
 
     @property
     def cuda(self) -> Version | None:
@@ -62,45 +74,52 @@ class Stack:
         index was needed and the ways out (None: the error is not about it)."""
         return self.torch.unreachable(error) if self.torch is not None else None
 
-    def finish(self, packages: Any) -> tuple[list[str], list[str]]:
-        """``(summary lines, warnings)`` for the locked ``packages`` (LockedPackage objects)."""
-        versions = {p.name: p.version for p in packages}
+    def finish(self, packages: Any) -> tuple[GpuStack | None, list[Any]]:
+        """``(what the stack set, warnings)`` for the locked ``packages`` (LockedPackage
+        objects); the torch build only when the lock holds torch."""
         torch = next((p for p in packages if p.name == "torch"), None)
-        summary: list[str] = []
         warnings = list(self.warnings)
-        if torch is None or self.torch is None:
-            return summary, warnings
+        build = self._torch_build(torch, packages, warnings) if torch is not None and self.torch is not None else None
+        gpu = self.gpu
+        facts = GpuStack(
+            GpuTarget(gpu.name, gpu.label, gpu.arch, gpu.compute_capability, gpu.sm) if gpu is not None else None,
+            self.driver.describe() if self.driver is not None else None,
+            self.quantization,
+            self.model,
+            build,
+        )
+        return (None if facts == GpuStack() else facts), warnings
+
+    def _torch_build(self, torch: Any, packages: Any, warnings: list[Any]) -> TorchBuild:
         from ftlock.gpu import torch_builds  # noqa: PLC0415 - catalogs only with a torch plan
 
+        assert self.torch is not None
         # The build was chosen before the solve for the newest release that fits; the solve
         # may have held torch on an older release with another build: describe that one.
         plan = self.torch.settled(torch.version)
-        # the torch build lines go into the header only when the lock holds torch
-        self.header.append(plan.header())
-        if plan.driver_note:
-            self.header.append(f"CUDA driver: not given; the torch build {plan.driver_note}")
-        observed = torch_builds.observed_variant(versions)
+        observed = torch_builds.observed_variant({p.name: p.version for p in packages})
         release = torch_builds.release_of(torch.version)
         variant = release.variant(observed) if release is not None and observed else None
-        where = torch.index_url or "the configured index"
-        built = variant.describe() if variant is not None else f"{observed or 'unknown'} build"
-        summary.append(f"torch {torch.version}: {built} from {where}")
-        summary.append(f"  why: {plan.why}")
-        if plan.driver_note:
-            summary.append(f"  driver: {plan.driver_note}; pass --cuda-driver to check yours")
         expected = plan.variant.name if plan.variant is not None else None
         if expected is not None and observed is not None and observed != expected:
-            warnings.append(
-                f"torch {torch.version} from {where} is a {observed} build, not the {expected} "
-                f"build ftlock expected there; check the index serves the builds you think"
-            )
+            warnings.append(TorchBuildMismatch(torch.version, torch.index_url, observed, expected))
         gpu = self.gpu
         if (
             gpu is not None and gpu.capability is not None and variant is not None
             and variant.cuda is not None and not variant.has_kernels(gpu.capability)
         ):
-            warnings.append(f"torch {torch.version} ({observed}) ships no kernels for the {gpu.label} ({gpu.sm})")
-        return summary, warnings
+            warnings.append(TorchWithoutKernels(torch.version, observed, gpu.label, gpu.sm))
+        return TorchBuild(
+            version=torch.version,
+            build=plan.variant.describe() if plan.variant else None,
+            routed_to=plan.index_url,
+            routed=(*torch_builds.TORCH_FAMILY, *torch_builds.TORCH_COMPANIONS) if plan.index_url else (),
+            driver_need=plan.driver_note,
+            why=plan.why,
+            served_from=torch.index_url,
+            observed=observed,
+            observed_build=variant.describe() if variant is not None else None,
+        )
 
 
 def _named(line: InputLine) -> PkgRequirement | None:
@@ -140,14 +159,6 @@ def prepare(request: SolveRequest, target: Target, inputs: ParsedInputs) -> Stac
     if stack.gpu is not None and stack.gpu.name == torch_builds.CPU and stack.driver is not None:
         raise UsageError("--gpu cpu takes no --cuda-driver/--cuda")
 
-    if stack.gpu is not None:
-        gpu = stack.gpu
-        if gpu.capability is not None:
-            stack.header.append(f"GPU: {gpu.label} ({gpu.arch}, compute capability {gpu.compute_capability}, {gpu.sm}) --gpu {gpu.name}")
-        else:
-            stack.header.append(f"GPU: none, CPU only (--gpu {gpu.name})")
-    if stack.driver is not None:
-        stack.header.append(f"CUDA: {stack.driver.describe()}")
     _presets(request, inputs, stack, features)
     stack.features = tuple(features)
 
@@ -161,10 +172,7 @@ def prepare(request: SolveRequest, target: Target, inputs: ParsedInputs) -> Stac
         request.torch_index,
     )
     if stack.torch is None and stack.gpu is not None and stack.gpu.capability is not None:
-        stack.warnings.append(
-            f"no CUDA torch build data for {target.platform.name}: torch (if any) comes from the "
-            "configured index, its kernels unchecked"
-        )
+        stack.warnings.append(NoTorchBuildData(target.platform.name))
     if stack.torch is not None:
         if str(stack.torch.constraint):
             origin = f"--gpu {stack.gpu.name}" if stack.gpu is not None else "--torch-index"
@@ -187,7 +195,7 @@ def _presets(request: SolveRequest, inputs: ParsedInputs, stack: Stack, features
             raise UsageError(f"--quant {request.quant!r}: use 4bit or 8bit")
         features.append(QUANT_FEATURES[request.quant])
         added += [InputLine(name, f"--quant {request.quant}") for name in presets.stack.quant]
-        stack.header.append(f"Quantization: {request.quant} (feature {QUANT_FEATURES[request.quant]})")
+        stack.quantization = Quantization(request.quant, QUANT_FEATURES[request.quant])
     for name in request.with_packages:
         if canonicalize_name(name) not in presets.stack.extras:
             raise UsageError(f"--with {name!r}: known: {', '.join(presets.stack.extras)}")
@@ -195,5 +203,5 @@ def _presets(request: SolveRequest, inputs: ParsedInputs, stack: Stack, features
     if request.model:
         model = presets.lookup(request.model)
         added += [InputLine(text, f"--model {model.name}") for text in model.requires]
-        stack.header.append(f"Model: {model.name}, {model.label} ({', '.join(model.requires)})")
+        stack.model = ModelPreset(model.name, model.label, tuple(model.requires))
     inputs.requirements += added

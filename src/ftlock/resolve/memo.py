@@ -31,6 +31,7 @@ from ftlock.index.cache import Cache, FetchPolicy
 from ftlock.resolve.formats import FormatControl
 from ftlock.errors import InputFileError
 from ftlock.index.models import DistFile
+from ftlock.resolve.facts import from_json, to_json
 from ftlock.resolve.reqfile import read_bytes_bounded
 from ftlock.resolve.result import LockedPackage, Resolution, SolveRequest, SolveStats
 from ftlock.resolve.target import Target
@@ -119,19 +120,20 @@ def solve_key(request: SolveRequest, target: Target, inputs: Any, settings: Any)
 
 
 # -- the stored answer ------------------------------------------------------------------------
+#: the Resolution fields stored as facts (ftlock.resolve.facts), beside the packages
+_FACT_FIELDS = ("stack", "features", "rules_off", "pinned_breaks", "base", "warnings", "changes", "kept")
+
+
 def _dump(resolution: Resolution) -> dict[str, Any]:
     return {
         "packages": [
-            {**asdict(p), "files": [asdict(f) for f in p.files]} for p in resolution.packages
+            {**asdict(p), "files": [asdict(f) for f in p.files], "notes": to_json(p.notes)}
+            for p in resolution.packages
         ],
         "indexes": list(resolution.indexes),
         "default_index": resolution.default_index,
-        "header_notes": list(resolution.header_notes),
-        "warnings": list(resolution.warnings),
-        "changes": list(resolution.changes),
-        "kept": list(resolution.kept),
-        "summary": list(resolution.summary),
         "binary": list(resolution.binary),
+        **{name: to_json(getattr(resolution, name)) for name in _FACT_FIELDS},
     }
 
 
@@ -142,7 +144,7 @@ def _load(data: dict[str, Any], request: SolveRequest, target: Target, stats: So
                 **p,
                 "files": tuple(DistFile(**f) for f in p["files"]),
                 "required_by": tuple(p["required_by"]),
-                "notes": tuple(p["notes"]),
+                "notes": from_json(p["notes"]),
             }
         )
         for p in data["packages"]
@@ -154,12 +156,8 @@ def _load(data: dict[str, Any], request: SolveRequest, target: Target, stats: So
         default_index=data["default_index"],
         exclude_newer=request.exclude_newer,
         stats=stats,
-        header_notes=tuple(data["header_notes"]),
-        warnings=tuple(data["warnings"]),
-        changes=tuple(data["changes"]),
-        kept=tuple(data["kept"]),
-        summary=tuple(data["summary"]),
         binary=tuple(data["binary"]),
+        **{name: from_json(data[name]) for name in _FACT_FIELDS},
     )
 
 

@@ -4,6 +4,9 @@ came out (:class:`Resolution`).
 They live apart from the solver so that the lock writers, and a solve answered from the
 solve cache (:mod:`ftlock.resolve.memo`), never import the resolver machinery: a
 re-run whose answer is already known should cost milliseconds, not imports.
+
+A resolution holds facts (:mod:`ftlock.resolve.facts`), not sentences: the lock writers word
+the lock's lines (:mod:`ftlock.lock.wording`), the CLI what it prints (:mod:`ftlock.cli.wording`).
 """
 
 from __future__ import annotations
@@ -14,22 +17,25 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ftlock.index.models import DistFile
+from ftlock.resolve.facts import (
+    BaseAddition,
+    BaseChange,
+    BaseSummary,
+    GpuAuto,
+    GpuStack,
+    KeptFromBase,
+    PinnedPair,
+    PinNote,
+    PipConstraintFile,
+    RulesOff,
+    Warning_,
+)
 from ftlock.resolve.target import Target
 
 if TYPE_CHECKING:  # pragma: no cover
     from packaging.utils import NormalizedName
 
     from ftlock.resolve.provider import Prerelease
-
-
-#: The header line that records the declared features; the solve writes it and
-#: :mod:`ftlock.lock.target` reads it back for ``ftlock check``.
-FEATURES_PREFIX = "Features: "
-
-
-def features_header(features: tuple[str, ...]) -> str:
-    """The header line that records the declared features (read back by :func:`ftlock.lock.target.read`)."""
-    return f"{FEATURES_PREFIX}{', '.join(features)}"
 
 
 @dataclass(frozen=True)
@@ -96,7 +102,8 @@ class LockedPackage:
     url: str | None
     required_by: tuple[str, ...]
     yanked: bool = False
-    notes: tuple[str, ...] = ()  # knowledge rules that shaped this pin
+    # what shaped this pin (knowledge rules, a source build, a warn rule it breaks)
+    notes: tuple[PinNote, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -109,21 +116,29 @@ class SolveStats:
 
 @dataclass(frozen=True)
 class Resolution:
+    """The locked packages and, as facts (:mod:`ftlock.resolve.facts`), what applied to the
+    solve and what it found: the lock writers and the CLI word them."""
+
     packages: tuple[LockedPackage, ...]
     target: Target
     indexes: tuple[str, ...]
     default_index: str | None
     exclude_newer: datetime | None
     stats: SolveStats = field(compare=False)
-    header_notes: tuple[str, ...] = ()
-    warnings: tuple[str, ...] = ()
-    changes: tuple[str, ...] = ()  # with a base: what changes and why, for a person
-    kept: tuple[str, ...] = ()  # with --output-full: base packages not from the index
-    summary: tuple[str, ...] = ()  # for a person on stderr: e.g. which torch build and why
     # the effective --only-binary/--no-binary policy, as flags (FormatControl.describe)
     binary: tuple[str, ...] = ()
-    # for a person on stderr, from `solve` and `lock` alike: what the solve took from this
-    # machine rather than from its inputs (pip's constraints, the platform assumed)
-    notes: tuple[str, ...] = ()
-
-
+    # what the lock header records
+    stack: GpuStack | None = None  # --gpu/--cuda-driver/--quant/--model and the torch build
+    features: tuple[str, ...] = ()  # declared (--feature, and what --quant declares)
+    rules_off: RulesOff | None = None  # --no-knowledge/--ignore-rule, for the lock's packages
+    pinned_breaks: tuple[PinnedPair, ...] = ()  # rules the user's own exact pins break
+    base: BaseSummary | None = None
+    # pip's `constraint` setting, applied as -c (also a note on stderr)
+    pip_constraints: tuple[PipConstraintFile, ...] = ()
+    warnings: tuple[Warning_, ...] = ()  # in the order stderr gives them
+    changes: tuple[BaseAddition | BaseChange, ...] = ()  # with a base: what changes and why
+    kept: tuple[KeptFromBase, ...] = ()  # with --output-full: base packages not from the index
+    # for stderr, from `solve` and `lock` alike: what the solve took from this machine rather
+    # than from its inputs (besides pip's constraints)
+    gpu_auto: GpuAuto | None = None  # --gpu auto: what nvidia-smi said
+    platform_assumed: bool = False  # no --platform: this machine's

@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ftlock.resolve.facts import RuleMoved
 from ftlock.resolve.result import LockedPackage
 
 #: counterfactual solves per solve at most (the rules that caused the most rejections)
@@ -80,7 +81,7 @@ def counterfactuals(
 
 def notes(
     alternatives: list[tuple[Any, Mapping[str, str]]], packages: Sequence[LockedPackage]
-) -> dict[str, list[str]]:
+) -> dict[str, list[RuleMoved]]:
     """``package -> notes`` for the pins each rule moved.
 
     A pin that differs only because a package requiring it differs (torch's nvidia-* and
@@ -89,7 +90,7 @@ def notes(
     whose requirers did not move.
     """
     pinned = {p.name: p for p in packages}
-    out: dict[str, list[str]] = {}
+    out: dict[str, list[RuleMoved]] = {}
     for rule, other in alternatives:
         moved = {name for name, p in pinned.items() if other.get(name) != p.version}
         for name in sorted(moved):
@@ -98,10 +99,7 @@ def notes(
             follows = any(parent in moved for parent in package.required_by)
             if name not in rule.packages and not requested and follows:
                 continue
-            alternative = other.get(name)
-            instead = f"{name} {alternative}" if alternative is not None else f"no {name}"
             out.setdefault(name, []).append(
-                f"ftlock: {instead} without this rule; the solver backtracked to "
-                f"{package.version} because {rule.summary} — rule {rule.id}, {rule.source}"
+                RuleMoved(name, other.get(name), package.version, rule.summary, rule.id, rule.source)
             )
     return out

@@ -9,7 +9,6 @@ lets an unchanged re-run finish in a few hundred milliseconds less.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -18,6 +17,7 @@ from ftlock.errors import IndexError_, UsageError
 from ftlock.resolve import memo
 from ftlock.index.cache import Cache, default_cache_dir
 from ftlock.index.pipconfig import PipConstraint, pip_constraints
+from ftlock.resolve.facts import GpuAuto, PipConstraintFile
 from ftlock.resolve.request import fetch_policy, index_settings
 from ftlock.resolve.reqfile import InputLine, ParsedInputs, parse_file
 from ftlock.resolve.result import LockedPackage, Resolution, SolveRequest, SolveStats
@@ -46,18 +46,18 @@ def gather_inputs(request: SolveRequest) -> ParsedInputs:
     return inputs
 
 
-def resolve_gpu_auto(request: SolveRequest) -> tuple[SolveRequest, tuple[str, ...]]:
+def resolve_gpu_auto(request: SolveRequest) -> tuple[SolveRequest, GpuAuto | None]:
     """``--gpu auto``: this machine's GPU and driver (as ``ftlock probe`` reads them), or a
     one-line error when there is no usable one — never a silent lock without a GPU.  A
     ``--cuda-driver``/``--cuda`` given with it wins over the probed driver."""
     if request.gpu is None or request.gpu.strip().lower() != "auto":
-        return request, ()
+        return request, None
     from ftlock.gpu.probe import auto  # noqa: PLC0415 - only for --gpu auto
 
     found = auto()
     given = bool(request.cuda_driver or request.cuda)
     driver = request.cuda_driver if given else found.driver
-    return replace(request, gpu=found.gpu, cuda_driver=driver), (found.note(given),)
+    return replace(request, gpu=found.gpu, cuda_driver=driver), GpuAuto(found.seen, found.gpu, found.driver, given)
 
 
 def add_pip_constraints(request: SolveRequest, inputs: ParsedInputs) -> tuple[PipConstraint, ...]:
@@ -72,35 +72,6 @@ def add_pip_constraints(request: SolveRequest, inputs: ParsedInputs) -> tuple[Pi
     return found
 
 
-def _from_pip_config(constraints: tuple[PipConstraint, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """``(lock header lines, notes for stderr)`` about what the solve took from pip's
-    configuration rather than from its inputs."""
-    header = tuple(
-        f"Constraints from pip's configuration (applied as -c, as pip install applies them): {c.describe()}"
-        for c in constraints
-    )
-    notes = [
-        f"pip's configuration constrains this solve, as it constrains pip install: -c {c.describe()}; "
-        "--isolated ignores pip's configuration"
-        for c in constraints
-    ]
-    return header, tuple(notes)
-
-
-def default_platform_note(target: Target) -> str:
-    """Which platform a solve without ``--platform`` assumed, and how to widen it: this
-    machine's glibc is often newer than a teammate's or a CI runner's."""
-    name = target.platform.name
-    match = re.fullmatch(r"manylinux_(\d+)_(\d+)_(\w+)", name)
-    if match is None:
-        return f"no --platform given: locked for this machine's platform, {name}; pass --platform to lock for another"
-    major, minor, arch = int(match.group(1)), int(match.group(2)), match.group(3)
-    text = f"no --platform given: locked for this machine's platform, {name} (wheels for glibc {major}.{minor} or older)"
-    if (major, minor) > (2, 28):
-        text += f"; --platform linux_{arch} (manylinux_2_28) widens it to machines with glibc 2.28 or newer"
-    return text
-
-
 def _uses_stack(request: SolveRequest) -> bool:
     return any(
         (request.gpu, request.cuda_driver, request.cuda, request.torch_index,
@@ -112,23 +83,18 @@ def solve(request: SolveRequest, on_progress: Callable[[int, str], None] | None 
     """Solve ``request``: from the solve cache when an identical solve's pages are all
     unchanged and fresh, else by running the solver (and storing its answer)."""
     started = time.perf_counter()
-    request, auto_note = resolve_gpu_auto(request)
+    request, gpu_auto = resolve_gpu_auto(request)
     target = Target.from_options(request.python, request.platform)
     inputs = gather_inputs(request)
-    from_pip = add_pip_constraints(request, inputs)
-    header, notes = _from_pip_config(from_pip)
-    notes = auto_note + notes
-    platform_note = () if request.platform is not None else (f"note: {default_platform_note(target)}",)
+    from_pip = tuple(PipConstraintFile(str(c.path), c.source) for c in add_pip_constraints(request, inputs))
 
     def with_notes(resolution: Resolution) -> Resolution:
-        if not header and not notes and not platform_note:
+        """What the solve took from this machine rather than from its inputs (not part of
+        a stored answer: the same solve elsewhere takes its own)."""
+        if not from_pip and gpu_auto is None and request.platform is not None:
             return resolution
         return replace(
-            resolution,
-            header_notes=resolution.header_notes + header,
-            notes=resolution.notes + notes,
-            # `solve` prints the summary (a team lock's targets name their platform)
-            summary=resolution.summary + platform_note,
+            resolution, pip_constraints=from_pip, gpu_auto=gpu_auto, platform_assumed=request.platform is None
         )
 
     settings = index_settings(request, inputs)

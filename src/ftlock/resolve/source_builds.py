@@ -4,8 +4,9 @@ A lock that holds only an sdist of a version (no wheel for the target) makes pip
 during ``pip install -r lock.txt``.  For the projects listed in
 ``gpu/catalog/source_builds.toml`` that build compiles CUDA kernels — an hour, a CUDA
 toolkit, torch installed beforehand — which a reader of the lock cannot guess from one
-``name==version`` line.  :func:`annotate` puts that next to the pin and returns the
-warning for stderr.  Which projects do this is data, not code: a new one is a TOML entry.
+``name==version`` line.  :func:`annotate` records it next to the pin and among the warnings
+(a :class:`~ftlock.resolve.facts.SourceBuild`; the lock writer and the CLI word it).  Which
+projects do this is data, not code: a new one is a TOML entry.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from functools import lru_cache
 from packaging.utils import canonicalize_name
 
 from ftlock.gpu import CATALOG_DIR
+from ftlock.resolve.facts import SourceBuild
 from ftlock.resolve.result import LockedPackage
 from ftlock._toml import tomllib
 
@@ -24,37 +26,16 @@ CATALOG = CATALOG_DIR / "source_builds.toml"
 
 
 @dataclass(frozen=True)
-class SourceBuild:
+class Compiles:
     """A project whose sdist compiles GPU code when installed."""
 
     name: str
     compiles: str
     prebuilt: str | None
 
-    def note(self, version: str) -> str:
-        """The line next to the pin (``ftlock:`` so that lock readers keep it)."""
-        text = (
-            f"ftlock: built from source at install: {self.name} {version} has no wheel for this "
-            f"target, and building it compiles {self.compiles} with nvcc; install torch first, then "
-            "this lock with pip --no-build-isolation (its setup.py imports torch)"
-        )
-        if self.prebuilt:
-            text += (
-                f"; setup.py first tries a prebuilt wheel from {self.prebuilt}, which the "
-                "lock's hashes do not cover"
-            )
-        return text
-
-    def warning(self, version: str) -> str:
-        return (
-            f"{self.name} {version} is locked as a source distribution only: installing the "
-            f"lock compiles {self.compiles} with nvcc, which needs a CUDA toolkit matching "
-            "torch's CUDA on the installing machine; see the note next to its pin"
-        )
-
 
 @lru_cache(maxsize=1)
-def catalog() -> dict[str, SourceBuild]:
+def catalog() -> dict[str, Compiles]:
     """The catalog, validated.  pydantic is imported here, not with the module: it costs
     ~0.1 s and a solve needs the catalog only when it locks an sdist-only package."""
     from pydantic import BaseModel, ConfigDict, Field, HttpUrl  # noqa: PLC0415
@@ -74,7 +55,7 @@ def catalog() -> dict[str, SourceBuild]:
 
     data = _CatalogData.model_validate(tomllib.loads(CATALOG.read_text(encoding="utf-8")))
     return {
-        canonicalize_name(p.name): SourceBuild(
+        canonicalize_name(p.name): Compiles(
             canonicalize_name(p.name), p.compiles, str(p.prebuilt) if p.prebuilt else None
         )
         for p in data.project
@@ -86,18 +67,19 @@ def sdist_only(package: LockedPackage) -> bool:
     return package.url is None and bool(package.files) and not any(f.is_wheel for f in package.files)
 
 
-def annotate(packages: tuple[LockedPackage, ...]) -> tuple[tuple[LockedPackage, ...], list[str]]:
-    """``packages`` with a note on each sdist-only pin that compiles GPU code, and the
-    warnings to print."""
+def annotate(packages: tuple[LockedPackage, ...]) -> tuple[tuple[LockedPackage, ...], list[SourceBuild]]:
+    """``packages`` with a note on each sdist-only pin that compiles GPU code, and those
+    notes again, for the warnings."""
     if not any(sdist_only(p) for p in packages):
         return packages, []
     known = catalog()
-    warnings: list[str] = []
+    warnings: list[SourceBuild] = []
     out = []
     for package in packages:
         build = known.get(package.name)
         if build is not None and sdist_only(package):
-            package = replace(package, notes=(*package.notes, build.note(package.version)))
-            warnings.append(build.warning(package.version))
+            fact = SourceBuild(package.name, package.version, build.compiles, build.prebuilt)
+            package = replace(package, notes=(*package.notes, fact))
+            warnings.append(fact)
         out.append(package)
     return tuple(out), warnings
