@@ -350,3 +350,43 @@ def test_cached_pages_belong_to_their_index(local_index, dists_dir, ftlock):
 
     assert pins(result.lock) == ["app==2.0"]
     assert two.counts() == {"/simple/app/": 1, "/files/app-2.0-py3-none-any.whl": 1}
+
+
+# --------------------------------------------------------------------------------------
+# entries held in memory during the first seconds of a solve (Cache.hold)
+# --------------------------------------------------------------------------------------
+
+
+def test_held_entries_are_read_back_before_they_are_written_and_written_by_flush(tmp_path):
+    from ftlock.index.models import Metadata
+
+    cache = Cache(tmp_path)
+    cache.hold()
+    cache.put_metadata("a" * 64, Metadata("demo", "1.0", ("dep>1",)))
+    fetched_at, identity = cache.put_page("http://127.0.0.1:9/simple", "demo", b'{"files": []}', "u", "t")
+
+    assert list(tmp_path.rglob("*.json")) + list(tmp_path.rglob("*.page")) == []
+    assert identity is None and cache.page_identity("http://127.0.0.1:9/simple", "demo") is None
+    assert cache.get_metadata("a" * 64) == Metadata("demo", "1.0", ("dep>1",))
+    assert cache.get_page("http://127.0.0.1:9/simple", "demo").body == b'{"files": []}'  # type: ignore[union-attr]
+
+    cache.flush()
+
+    assert len(cache_files(tmp_path, "metadata")) == 1 and len(cache_files(tmp_path, "pages")) == 1
+    assert cache.page_identity("http://127.0.0.1:9/simple", "demo") is not None
+    reread = Cache(tmp_path)
+    assert reread.get_metadata("a" * 64) == Metadata("demo", "1.0", ("dep>1",))
+    assert reread.get_page("http://127.0.0.1:9/simple", "demo").body == b'{"files": []}'  # type: ignore[union-attr]
+
+
+def test_a_hold_that_has_lasted_its_seconds_writes_everything_at_the_next_entry(tmp_path):
+    from ftlock.index.models import Metadata
+
+    cache = Cache(tmp_path)
+    cache.hold(seconds=0.0)
+    cache.put_metadata("b" * 64, Metadata("one", "1.0"))
+    cache.put_metadata("c" * 64, Metadata("two", "1.0"))
+
+    assert len(cache_files(tmp_path, "metadata")) == 2
+    cache.put_metadata("d" * 64, Metadata("three", "1.0"))  # no longer held
+    assert len(cache_files(tmp_path, "metadata")) == 3

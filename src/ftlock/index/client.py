@@ -79,6 +79,14 @@ class IndexClient:
         self.read: dict[tuple[str, str], tuple[float, tuple[int, int, int] | None]] = {}
 
     # -- public ----------------------------------------------------------------------------
+    def pages_read(self) -> dict[tuple[str, str], tuple[float, tuple[int, int, int] | None]]:
+        """:attr:`read`, with the identity of entries the cache wrote after the solve (see
+        :meth:`Cache.hold`) looked up now; None where a page is not in the cache."""
+        return {
+            key: (fetched_at, identity if identity is not None else self.cache.page_identity(*key))
+            for key, (fetched_at, identity) in list(self.read.items())
+        }
+
     def project(self, name: str) -> ProjectPage:
         """The page of ``name`` from the first index that has it; blocks until fetched."""
         return self._future(canonicalize_name(name)).result()

@@ -132,5 +132,5 @@ def solve(request: SolveRequest, on_progress: Callable[[int, str], None] | None 
         raise type(exc)(told) from None
     if solves is not None and key is not None:
         # a copy: speculative requests still in flight may add pages while it is stored
-        solves.put(key, resolution, dict(index.read))
+        solves.put(key, resolution, index.pages_read())
     return with_notes(resolution)
