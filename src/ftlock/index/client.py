@@ -100,16 +100,28 @@ class IndexClient:
             future = self._pages.get(name)
             if future is not None:
                 return future
-            if self._submit is not None:
-                future = self._submit(self._find, name)
-            else:
-                future = Future()
-                try:
-                    future.set_result(self._find(name))
-                except BaseException as exc:  # noqa: BLE001 - re-raised by .result()
-                    future.set_exception(exc)
-            self._pages[name] = future
+            future = self._pages[name] = Future()
+        # Submitted outside the lock: submitting may start a pool thread, which waits for
+        # the GIL, and every other thread asking for any page would wait behind it (the
+        # solver's thread spent 0.3 s of an unsloth re-solve there).
+        if self._submit is None:
+            self._complete(future, name)
             return future
+        try:
+            work = self._submit(self._complete, future, name)
+        except RuntimeError as exc:  # the pool is shut down: the solve is over
+            future.set_exception(exc)
+            raise
+        work.add_done_callback(lambda done: future.cancel() if done.cancelled() else None)
+        return future
+
+    def _complete(self, future: Future[ProjectPage], name: NormalizedName) -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(self._find(name))
+        except BaseException as exc:  # noqa: BLE001 - re-raised by .result()
+            future.set_exception(exc)
 
     def _find(self, name: NormalizedName) -> ProjectPage:
         urls = self.urls_for(name) if self.urls_for is not None else self.urls

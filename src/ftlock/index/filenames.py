@@ -44,10 +44,11 @@ def split_filename(filename: str) -> tuple[str, str] | None:
 
 
 def group_by_version(
-    files: Iterable[tuple[str, Any]], project: NormalizedName
+    files: Iterable[tuple[Any, Any]], project: NormalizedName
 ) -> dict[Version, list[tuple[str, Any]]]:
     """``{version: [(filename, entry), ...]}`` for the ``(filename, entry)`` pairs of
-    ``project``; files of other projects, unknown kinds and invalid versions are left out.
+    ``project``; files of other projects, unknown kinds, invalid versions and filenames that
+    are not strings are left out.
 
     Every file of a page passes through here (99,000 for a solve of unsloth), so the wheel
     case of :func:`split_filename` is inlined."""
@@ -55,6 +56,8 @@ def group_by_version(
     by_text: dict[str, list[tuple[str, Any]]] = {}
     for item in files:
         filename = item[0]
+        if type(filename) is not str:  # the index's JSON may put anything there
+            continue
         if filename.endswith(".whl"):
             parts = filename.split("-", 2)
             dashes = filename.count("-")

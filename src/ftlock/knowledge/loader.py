@@ -19,8 +19,15 @@ from ftlock._toml import tomllib
 
 
 DATA_DIR = Path(__file__).parent / "data"
+COMPILED = DATA_DIR / "compiled.json"  # generated: python -m ftlock.knowledge.regenerate
 KINDS = ("conflict", "requires", "metadata", "abi")
-_ADAPTER: TypeAdapter[Rule] = TypeAdapter(Rule)
+
+
+@lru_cache(maxsize=1)
+def _adapter() -> TypeAdapter[Rule]:
+    """Built on first validation: the models defer building their validators
+    (:mod:`ftlock.knowledge.compiled` rebuilds stored rules without them)."""
+    return TypeAdapter(Rule)
 
 
 class KnowledgeError(UsageError):
@@ -51,7 +58,7 @@ def load_file(path: Path) -> list[LoadedRule]:
         for position, entry in enumerate(data.get(kind, []), 1):
             label = entry.get("id", f"{kind} #{position}") if isinstance(entry, dict) else kind
             try:
-                rule = _ADAPTER.validate_python({**entry, "kind": kind})
+                rule = _adapter().validate_python({**entry, "kind": kind})
             except ValidationError as exc:
                 first = exc.errors()[0]
                 where = ".".join(str(p) for p in first["loc"][1:]) or "rule"
@@ -79,6 +86,13 @@ def load_dir(directory: Path = DATA_DIR) -> list[LoadedRule]:
 
 @lru_cache(maxsize=1)
 def builtin_rules() -> tuple[LoadedRule, ...]:
+    """The built-in rules: rebuilt from ``data/compiled.json`` when it was made from these
+    rule files (:mod:`ftlock.knowledge.compiled`), else validated."""
+    from ftlock.knowledge import compiled  # noqa: PLC0415
+
+    stored = compiled.load(COMPILED, sorted(DATA_DIR.glob("*.toml")))
+    if stored is not None:
+        return tuple(LoadedRule(rule, file) for rule, file in stored)  # type: ignore[arg-type]
     return tuple(load_dir())
 
 

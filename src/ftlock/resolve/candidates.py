@@ -278,7 +278,7 @@ class CandidateFinder:
                 return found
             page = self.index.project(name)
             wanted = canonicalize_name(name)
-            by_version = group_by_version(page.iter_filenames(), wanted)
+            by_version = group_by_version(zip(page.filenames, page.entries), wanted)
             result = ProjectCandidates(self, wanted, page, by_version)
             with self._lock:
                 self._cache[name] = result

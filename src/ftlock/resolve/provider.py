@@ -90,7 +90,6 @@ def target_dependencies(
     Unparseable entries are skipped, as pip does with a warning.
     """
     out: list[PkgRequirement] = []
-    env = dict(target.markers)
     for text in metadata.requires_dist:
         req = parse_requirement(text)
         if req is None:
@@ -100,11 +99,11 @@ def target_dependencies(
             if not extras:
                 out.append(req)
             continue
-        base = marker.evaluate({**env, "extra": ""})
+        base = target.marker_holds(text, marker)
         if not extras:
             if base:
                 out.append(req)
-        elif not base and any(marker.evaluate({**env, "extra": e}) for e in extras):
+        elif not base and any(target.marker_holds(text, marker, e) for e in extras):
             out.append(req)
     return out
 

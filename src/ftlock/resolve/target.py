@@ -23,6 +23,7 @@ from ftlock.errors import UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
     from packaging import tags
+    from packaging.markers import Marker
 
 # The glibc a ``linux_*`` target is assumed to have.  ``linux_x86_64`` means a
 # manylinux_2_28 machine (as uv's ``x86_64-unknown-linux-gnu`` does): it is what current
@@ -252,6 +253,21 @@ class Target:
         }
         env.update(dict(self.extra_markers))
         return env
+
+    @cached_property
+    def _marker_memo(self) -> dict[tuple[str, str], bool]:
+        return {}
+
+    def marker_holds(self, text: str, marker: Marker, extra: str = "") -> bool:
+        """Whether the marker of the requirement written ``text`` holds on the target with
+        ``extra``.  Memoised by that text: the same requirement strings recur across a
+        project's versions and between the prefetcher and the solver, and packaging's
+        evaluation costs tens of microseconds each time."""
+        key = (text, extra)
+        found = self._marker_memo.get(key)
+        if found is None:
+            found = self._marker_memo[key] = marker.evaluate({**self.markers, "extra": extra})
+        return found
 
     @cached_property
     def tag_priority(self) -> dict[tags.Tag, int]:
