@@ -1141,3 +1141,27 @@ def test_page_entries_are_decoded_only_for_asked_versions_and_installable_filena
     assert str(newest.version) == "2.0"
     assert [f.filename for f in newest.files] == ["demo-2.0-py3-none-any.whl", "demo-2.0.tar.gz"]
     assert decoded == ["demo-2.0-py3-none-any.whl", "demo-2.0.tar.gz"]
+
+
+def test_files_are_grouped_by_the_version_their_name_states_whatever_their_order():
+    from ftlock.index.filenames import group_by_version
+
+    files = [
+        ("demo-1.0-py3-none-any.whl", 1),
+        ("demo-1.0-cp311-cp311-manylinux_2_28_x86_64.whl", 2),
+        ("demo-1.0-1-py3-none-any.whl", 3),  # a build tag
+        ("demo-1.0-evil.whl", 4),  # not a wheel name: skipped
+        ("other-1.0-py3-none-any.whl", 5),  # another project
+        ("demo-2.0-py3-none-any.whl", 6),
+        ("demo-1.0-py2.py3-none-any.whl", 7),  # back to 1.0 after 2.0
+        (None, 8),  # not a string: skipped
+        ("demo-1.0.tar.gz", 9),
+        ("demo-1.0.0.zip", 10),  # the same version, written longer
+    ]
+
+    grouped = group_by_version(iter(files), "demo")  # type: ignore[arg-type]
+
+    assert {str(v): sorted(e for _, e in items) for v, items in grouped.items()} == {
+        "1.0": [1, 2, 3, 7, 9, 10],
+        "2.0": [6],
+    }

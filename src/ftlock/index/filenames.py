@@ -50,34 +50,43 @@ def group_by_version(
     ``project``; files of other projects, unknown kinds, invalid versions and filenames that
     are not strings are left out.
 
-    Every file of a page passes through here (99,000 for a solve of unsloth), so the wheel
-    case of :func:`split_filename` is inlined."""
+    Every file of a page passes through here (100,000 for a solve of unsloth).  Pages list
+    a release's wheels one after the other, so a wheel that starts like the previous one
+    (``name-version-``: wheel names hold no dash) joins its group without being split."""
     same_project: dict[str, bool] = {}
     by_text: dict[str, list[tuple[str, Any]]] = {}
+    prefix, group = "", None  # the previous wheel's "name-version-" and its group
     for item in files:
         filename = item[0]
         if type(filename) is not str:  # the index's JSON may put anything there
             continue
         if filename.endswith(".whl"):
-            parts = filename.split("-", 2)
             dashes = filename.count("-")
             if dashes != 4 and dashes != 5:
                 continue
-            name, text = parts[0], parts[1]
+            if group is not None and filename.startswith(prefix):
+                group.append(item)
+                continue
+            name, text, _ = filename.split("-", 2)
+            wheel = True
         else:
             split = split_filename(filename)
             if split is None:
                 continue
             name, text = split
+            wheel = False
         ours = same_project.get(name)
         if ours is None:
             ours = same_project[name] = canonicalize_name(name) == project
-        if ours:
-            found = by_text.get(text)
-            if found is None:
-                by_text[text] = [item]
-            else:
-                found.append(item)
+        if not ours:
+            group = None
+            continue
+        found = by_text.get(text)
+        if found is None:
+            found = by_text[text] = []
+        found.append(item)
+        if wheel:
+            prefix, group = f"{name}-{text}-", found
     grouped: dict[Version, list[tuple[str, Any]]] = {}
     for text, items in by_text.items():
         if len(text) > MAX_VERSION_TEXT:
