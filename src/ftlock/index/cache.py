@@ -40,8 +40,16 @@ CACHE_VERSION = "v3"
 _KINDS = frozenset({"metadata", "metadata-url", "pages", "solves"})
 TMP_PREFIX = ".tmp-"
 STALE_TMP = 3600.0
-#: how long a solve keeps cache entries in memory before writing them (see :class:`Cache`)
+#: how long a solve keeps cache entries in memory before writing them (see :class:`Cache`);
+#: the environment variable ``FTLOCK_CACHE_HOLD`` overrides it (0: write at once)
 HOLD_SECONDS = 3.0
+
+
+def _hold_seconds() -> float:
+    try:
+        return max(0.0, float(os.environ.get("FTLOCK_CACHE_HOLD", HOLD_SECONDS)))
+    except ValueError:
+        return HOLD_SECONDS
 
 
 def default_cache_dir() -> Path:
@@ -108,8 +116,10 @@ class Cache:
         self._shards: dict[Path, set[str]] = {}
         self._hold_until = 0.0
 
-    def hold(self, seconds: float = HOLD_SECONDS) -> None:
-        """Keep entries in memory from now on, until :meth:`flush` or for ``seconds``."""
+    def hold(self, seconds: float | None = None) -> None:
+        """Keep entries in memory from now on, until :meth:`flush` or for ``seconds``
+        (default :data:`HOLD_SECONDS`)."""
+        seconds = _hold_seconds() if seconds is None else seconds
         with self._held_lock:
             if self._held is None:
                 self._held = {}
