@@ -13,8 +13,12 @@ description looks like an embedded header.
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import re
+import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -40,6 +44,11 @@ LEGACY_REQUIRES = ("setuptools>=40.8.0",)
 LEGACY_BACKEND = "setuptools.build_meta:__legacy__"
 #: The longest backend line quoted in an error.
 MAX_QUOTE = 300
+#: Runs both hooks of a build from one interpreter start (see :class:`_Plan`).
+DRIVER = Path(__file__).with_name("_hookdriver.py")
+#: POSIX: each hook process leads a session of its own, so that stopping it stops its
+#: children too (the driver's forked hooks, a compiler run by a setup.py).
+_SESSIONS = os.name == "posix"
 
 
 class BuildFailed(Exception):
@@ -81,38 +90,210 @@ def prepare_metadata(
 ) -> bytes:
     """The METADATA bytes ``source_dir``'s backend writes (``prepare_metadata_for_build_wheel``,
     or a wheel build when the backend lacks that hook).  Raises :class:`BuildFailed`;
-    index and resolution problems of the build requirements raise ftlock errors."""
-    system = BuildSystem.of(source_dir)
-    deadline = time.monotonic() + timeout
-    env = environments.get(system.requires)
-    extra = _call(_caller(source_dir, system, env, deadline, timeout).get_requires_for_build_wheel, system)
-    if not isinstance(extra, list) or not all(isinstance(r, str) for r in extra):
-        raise BuildFailed("the backend's get_requires_for_build_wheel did not return a list of requirements")
-    if extra and not env.satisfies(extra):
-        env = environments.get(system.requires + tuple(extra))
-    with tempfile.TemporaryDirectory(prefix="ftlock-metadata-") as tmp:
-        caller = _caller(source_dir, system, env, deadline, timeout)
-        name = _call(lambda: caller.prepare_metadata_for_build_wheel(tmp), system)
-        metadata = Path(tmp) / str(name) / "METADATA"
+    index and resolution problems of the build requirements raise ftlock errors.
+
+    PEP 517's order: ``get_requires_for_build_wheel`` in an environment with the
+    ``[build-system]`` requirements, then ``prepare_metadata_for_build_wheel`` in one that
+    also has what it returned.  Old setuptools (the legacy default of most sdists of a dated
+    solve) always returns ``wheel``, so every such build needs that second environment; once
+    a build has shown it, the next one with the same ``[build-system]`` runs both hooks there
+    directly, and falls back to the first order unless the answer is again exactly that.
+    The hint holds only while every build with that ``[build-system]`` has answered the same
+    (see ``BuildEnvironments.hint``): a wrong one costs a hook process, a right one saves one.
+    """
+    build = _Build(source_dir, BuildSystem.of(source_dir), environments, time.monotonic() + timeout, timeout)
+    hint = environments.hint(build.system.requires) if build.merges else None
+    if hint:
+        found = build.metadata(hint)
+        if found is not None:
+            return found
+    found = build.metadata(None)
+    assert found is not None  # pragma: no cover - None only for an expectation
+    return found
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Both hooks from one interpreter start (:mod:`ftlock.distribution._hookdriver`): the
+    driver's control folder, the metadata folder the second hook writes into, and the
+    answers of the first hook under which the driver runs the second one right away.
+
+    Those are the answers for which the PEP 517 order would run the second hook in the same
+    environment: in the ``[build-system]`` one, an answer made of its own requirements
+    (``require`` empty, ``allow`` them: it has them all, and asking for them again names the
+    same environment); in the one with ``hint`` added (see :func:`prepare_metadata`), an
+    answer with all of the hint and nothing but it and those requirements.
+    """
+
+    control: Path
+    metadata_dir: Path
+    requires: tuple[str, ...]
+    hint: tuple[str, ...]
+
+    def driver(self, cmd: Sequence[str]) -> list[str]:
+        """The driver's command line in place of ``pyproject_hooks``' first hook process
+        (``[python, _in_process.py, hook, hook_dir]``), with its inputs written: the second
+        hook's are the ones ``pyproject_hooks`` will send (checked again in :meth:`replay`)."""
+        prepare = self.control / "prepare"
+        prepare.mkdir(parents=True)
+        expect = {"require": list(self.hint), "allow": [*self.requires, *self.hint]}
+        (self.control / "expect.json").write_text(json.dumps(expect), encoding="utf-8")
+        kwargs = {"metadata_directory": os.path.abspath(self.metadata_dir), "config_settings": None, "_allow_fallback": True}
+        (prepare / "input.json").write_text(json.dumps({"kwargs": kwargs}), encoding="utf-8")
+        return [cmd[0], str(DRIVER), cmd[1], cmd[3], str(self.control)]
+
+    def fell_back(self) -> bool:
+        return (self.control / "fallback").exists()
+
+    def prepared(self) -> bool:
+        """Whether the driver ran the second hook (successfully or not)."""
+        return (self.control / "prepare" / "status").exists()
+
+    def replay(self, hook_dir: str) -> bool:
+        """Hand ``pyproject_hooks`` the second hook's output from the driver's run, when that
+        run succeeded with the very inputs it asks for now; else clear what the run left, so
+        that the hook runs afresh into an empty folder."""
+        prepare = self.control / "prepare"
+        if not self.prepared():
+            return False
+        asked = json.loads(Path(hook_dir, "input.json").read_text(encoding="utf-8"))
+        ran = json.loads((prepare / "input.json").read_text(encoding="utf-8"))
+        if (prepare / "status").read_text(encoding="utf-8").strip() == "0" and asked == ran:
+            shutil.copyfile(prepare / "output.json", Path(hook_dir, "output.json"))
+            return True
+        shutil.rmtree(self.metadata_dir, ignore_errors=True)
+        self.metadata_dir.mkdir()
+        return False
+
+
+@dataclass
+class _Build:
+    """One sdist's metadata build: its hooks, their processes and its deadline."""
+
+    source_dir: Path
+    system: BuildSystem
+    environments: BuildEnvironments
+    deadline: float
+    timeout: float
+
+    @property
+    def merges(self) -> bool:
+        """Both hooks from one interpreter start: needs ``fork``; an in-tree backend
+        (``backend-path``) is imported the ordinary way."""
+        return hasattr(os, "fork") and not self.system.backend_path
+
+    def metadata(self, expect: tuple[str, ...] | None) -> bytes | None:
+        """Run the hooks.  ``expect``: a hint (:func:`prepare_metadata`): run them in the
+        environment with these requirements added, and only if the first hook asks for
+        them (else None)."""
+        system, environments = self.system, self.environments
+        env = environments.get(system.requires + (expect or ()))
+        with tempfile.TemporaryDirectory(prefix="ftlock-metadata-") as tmp:
+            metadata_dir = Path(tmp, "metadata")
+            metadata_dir.mkdir()
+            plan = _Plan(Path(tmp, "control"), metadata_dir, system.requires, expect or ()) if self.merges else None
+            extra = _call(self.caller(env, plan).get_requires_for_build_wheel, system)
+            if not isinstance(extra, list) or not all(isinstance(r, str) for r in extra):
+                raise BuildFailed("the backend's get_requires_for_build_wheel did not return a list of requirements")
+            prepared = plan is not None and plan.prepared()  # where PEP 517 runs it (see _Plan)
+            if expect is not None:
+                if not prepared:
+                    environments.learn(system.requires, ())  # a wrong hint: no more of them
+                    return None
+            else:
+                unmet = bool(extra) and not env.satisfies(extra)
+                environments.learn(system.requires, tuple(extra) if unmet else ())
+                if unmet and not prepared:
+                    env, plan = environments.get(system.requires + tuple(extra)), None
+            caller = self.caller(env, plan)
+            name = _call(lambda: caller.prepare_metadata_for_build_wheel(str(metadata_dir)), system)
+            try:
+                return (metadata_dir / str(name) / "METADATA").read_bytes()
+            except OSError:
+                raise BuildFailed(f"the backend wrote no METADATA into {name!r}") from None
+
+    def caller(self, env: BuildEnv, plan: _Plan | None):
+        from pyproject_hooks import BuildBackendHookCaller
+
         try:
-            return metadata.read_bytes()
-        except OSError:
-            raise BuildFailed(f"the backend wrote no METADATA into {name!r}") from None
+            return BuildBackendHookCaller(
+                str(self.source_dir),
+                self.system.backend,
+                list(self.system.backend_path) or None,
+                runner=self.runner(env, plan),
+                python_executable=str(env.python),
+            )
+        except ValueError as exc:  # backend-path outside the source tree
+            raise BuildFailed(f"invalid backend-path in pyproject.toml ({exc})") from None
+
+    def runner(self, env: BuildEnv, plan: _Plan | None):
+        """A ``pyproject_hooks`` subprocess runner; with a plan, the first hook's process is
+        the driver's, and the second hook's is the driver's output replayed."""
+
+        def run(cmd: Sequence[str], cwd: str | None = None, extra_environ: Mapping[str, str] | None = None) -> None:
+            hook = cmd[2] if len(cmd) > 3 else "?"
+            if plan is not None and hook == "get_requires_for_build_wheel":
+                self.execute(plan.driver(cmd), cwd, extra_environ, env, f"{hook}, then maybe the next")
+                if not plan.fell_back():
+                    return
+            elif plan is not None and hook == "prepare_metadata_for_build_wheel" and plan.replay(cmd[3]):
+                return
+            self.execute(cmd, cwd, extra_environ, env, hook)
+
+        return run
+
+    def execute(
+        self, cmd: Sequence[str], cwd: str | None, extra_environ: Mapping[str, str] | None, env: BuildEnv,
+        what: str,
+    ) -> None:
+        """One hook process: the environment's interpreter, output captured (logged at debug
+        level, summarised on failure), the build's deadline kept, the process known to the
+        build environments so that the end of the solve can stop it."""
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise BuildFailed(f"the build did not finish within {self.timeout:.0f}s")
+        if self.environments.closed:
+            raise BuildFailed("stopped: the solve is over")
+        try:
+            process = subprocess.Popen(
+                list(cmd), cwd=cwd, env=env.environ(extra_environ), stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=_SESSIONS,
+            )
+        except OSError as exc:
+            raise BuildFailed(f"cannot run the build environment's interpreter ({exc.strerror})") from None
+        self.environments.started(process)
+        try:
+            stdout, _ = process.communicate(timeout=remaining)
+        except subprocess.TimeoutExpired:
+            stop(process)
+            process.communicate()
+            raise BuildFailed(f"the build did not finish within {self.timeout:.0f}s") from None
+        except BaseException:  # KeyboardInterrupt: nothing may outlive ftlock
+            stop(process)
+            process.wait()
+            raise
+        finally:
+            self.environments.finished(process)
+        output = stdout.decode("utf-8", "replace")
+        log.debug("build backend output (%s):\n%s", what, output)
+        if process.returncode != 0:
+            if self.environments.closed:  # killed by close(): the backend did not fail
+                raise BuildFailed("stopped: the solve is over")
+            raise BuildFailed(describe_failure(output, process.returncode))
 
 
-def _caller(source_dir: Path, system: BuildSystem, env: BuildEnv, deadline: float, timeout: float):
-    from pyproject_hooks import BuildBackendHookCaller
-
+def stop(process: subprocess.Popen) -> None:
+    """Kill a hook's process and what it started (the driver's children, a compiler run
+    by a setup.py): on POSIX they share the session it leads."""
+    if process.returncode is not None:  # reaped: its id may be another's now
+        return
     try:
-        return BuildBackendHookCaller(
-            str(source_dir),
-            system.backend,
-            list(system.backend_path) or None,
-            runner=_runner(env, deadline, timeout),
-            python_executable=str(env.python),
-        )
-    except ValueError as exc:  # backend-path outside the source tree
-        raise BuildFailed(f"invalid backend-path in pyproject.toml ({exc})") from None
+        if _SESSIONS:
+            os.killpg(process.pid, signal.SIGKILL)
+        else:
+            process.kill()
+    except OSError:  # gone meanwhile
+        pass
 
 
 def _call(hook: Callable[[], T], system: BuildSystem) -> T:
@@ -132,31 +313,6 @@ def _call(hook: Callable[[], T], system: BuildSystem) -> T:
         ) from None
     except HookMissing as exc:
         raise BuildFailed(f"the build backend {system.backend!r} has no {exc.hook_name} hook") from None
-
-
-def _runner(env: BuildEnv, deadline: float, timeout: float):
-    """A ``pyproject_hooks`` subprocess runner: the environment's interpreter, output
-    captured (logged at debug level, summarised on failure), the build's deadline kept."""
-
-    def run(cmd: Sequence[str], cwd: str | None = None, extra_environ: Mapping[str, str] | None = None) -> None:
-        remaining = deadline - time.monotonic()
-        try:
-            if remaining <= 0:
-                raise subprocess.TimeoutExpired(list(cmd), timeout)
-            done = subprocess.run(
-                list(cmd), cwd=cwd, env=env.environ(extra_environ), stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=remaining, check=False,
-            )
-        except subprocess.TimeoutExpired:
-            raise BuildFailed(f"the build did not finish within {timeout:.0f}s") from None
-        except OSError as exc:
-            raise BuildFailed(f"cannot run the build environment's interpreter ({exc.strerror})") from None
-        output = done.stdout.decode("utf-8", "replace")
-        log.debug("build backend output (%s):\n%s", cmd[2] if len(cmd) > 2 else "?", output)
-        if done.returncode != 0:
-            raise BuildFailed(describe_failure(output, done.returncode))
-
-    return run
 
 
 # -- failure messages ----------------------------------------------------------------------

@@ -28,6 +28,7 @@ import json
 import logging
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -51,6 +52,7 @@ from ftlock.index.http import Http
 from ftlock.index.client import IndexClient
 from ftlock.index.settings import IndexSettings
 from ftlock.distribution.metadata import MetadataFetcher
+from ftlock.distribution.pep517 import stop
 from ftlock.index.models import DistFile, Metadata
 from ftlock.resolve.provider import Provider
 from ftlock.resolve.target import PlatformTarget, PythonTarget, Target
@@ -75,8 +77,12 @@ class BuildEnv:
 
     def environ(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         """The environment variables a hook runs with: ours, minus what would break the
-        isolation, with the environment's scripts first on PATH (as pip and build do)."""
-        env = {k: v for k, v in os.environ.items() if k not in _LEAKY}
+        isolation, with the environment's scripts first on PATH (as pip and build do).
+
+        Bytecode is written even where the user's environment says not to: the files are
+        ftlock's own cached environment and a temporary source tree, and without it every
+        hook of every sdist compiles setuptools from source again (0.1 s of CPU a hook)."""
+        env = {k: v for k, v in os.environ.items() if k not in _LEAKY and k != "PYTHONDONTWRITEBYTECODE"}
         env["PATH"] = os.pathsep.join(p for p in (str(self.scripts), env.get("PATH", "")) if p)
         env["VIRTUAL_ENV"] = str(self.root)
         env["PYTHONNOUSERSITE"] = "1"
@@ -139,24 +145,75 @@ class BuildEnvironments:
         self.target = _running_target()
         self._lock = threading.Lock()
         self._memo: dict[tuple[str, ...], BuildEnv] = {}
+        self._making: dict[tuple[str, ...], threading.Lock] = {}  # one maker per key
+        self._running: set[subprocess.Popen] = set()  # hook processes, stopped at close
+        self._hints: dict[tuple[str, ...], tuple[str, ...]] = {}  # see hint()
+        self.closed = False
         self._finder: CandidateFinder | None = None
         self._fetcher: MetadataFetcher | None = None
         self._tmp: str | None = None  # the environments' home when the cache is disabled
 
     # -- public ----------------------------------------------------------------------------
     def get(self, requirements: Sequence[str]) -> BuildEnv:
-        """An environment with ``requirements`` installed (resolved for this interpreter)."""
+        """An environment with ``requirements`` installed (resolved for this interpreter).
+
+        Concurrent builds asking for the same requirements wait for one resolution rather
+        than each resolving them (the install itself is serialised by a file lock anyway)."""
         key = tuple(sorted({r.strip() for r in requirements if r.strip()}))
         with self._lock:
             found = self._memo.get(key)
+            making = self._making.setdefault(key, threading.Lock())
         if found is not None:
             return found
-        pins = self._resolve(key)
-        env = self._materialise(pins)
+        with making:
+            with self._lock:
+                found = self._memo.get(key)
+            if found is not None:
+                return found
+            if self.closed:
+                raise MetadataError("the solve is over")
+            env = self._materialise(self._resolve(key))
+            with self._lock:
+                return self._memo.setdefault(key, env)
+
+    def hint(self, requires: Sequence[str]) -> tuple[str, ...] | None:
+        """What ``get_requires_for_build_wheel`` has returned, this session, for every build
+        with these ``[build-system]`` requirements, when their environment lacked it (old
+        setuptools: ``wheel``); None when nothing is known, or the answers differed."""
         with self._lock:
-            return self._memo.setdefault(key, env)
+            return self._hints.get(tuple(sorted(requires))) or None
+
+    def learn(self, requires: Sequence[str], unmet: tuple[str, ...]) -> None:
+        """Record one build's answer: ``unmet`` what it asked for beyond its environment
+        (nothing when the environment had it all).  Once two answers differ, no hint."""
+        key, answer = tuple(sorted(requires)), tuple(sorted(set(unmet)))
+        with self._lock:
+            seen = self._hints.setdefault(key, answer)
+            if seen != answer:
+                self._hints[key] = ()
+
+    def started(self, process: subprocess.Popen) -> None:
+        """Track a hook's process, so that :meth:`close` can stop it; one started after
+        the close is stopped at once."""
+        with self._lock:
+            if not self.closed:
+                self._running.add(process)
+                return
+        stop(process)
+
+    def finished(self, process: subprocess.Popen) -> None:
+        with self._lock:
+            self._running.discard(process)
 
     def close(self) -> None:
+        """Stop the hooks still running (builds started ahead of the solver that it no
+        longer needs: the process would otherwise wait for them at exit) and remove the
+        temporary environments."""
+        with self._lock:
+            self.closed = True
+            running, self._running = list(self._running), set()
+        for process in running:
+            stop(process)
         if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None

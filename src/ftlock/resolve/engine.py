@@ -173,7 +173,8 @@ class Session:
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
-        self.builds.close()
+        self.metadata.close()  # sdist builds queued ahead of the solver: dropped
+        self.builds.close()  # and those running: stopped
         self.index.cache.flush()
         self.http.close()
 
@@ -529,7 +530,7 @@ def solve_prepared(
     try:
         user_requirements, direct_candidates = _with_direct_references(requirements, base, session)
         for req in user_requirements:
-            prefetcher.requirement(req)
+            prefetcher.requirement(req, needed=True)
         knowledge, pinned_breaks = _active_knowledge(request, stack, user_requirements, constraints)
         preferred = _preferred(request.preferred + (base.preferred() if base else ()))
         make_provider = _ProviderFactory(
