@@ -244,8 +244,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--report-only", type=Path, metavar="JSON", help="re-render a saved run's report")
     args = parser.parse_args(argv)
     if args.report_only:
-        results = [SetResult(**r) for r in json.loads(args.report_only.read_text(encoding="utf-8"))]
-        text = report(results)
+        stored = [SetResult(**r) for r in json.loads(args.report_only.read_text(encoding="utf-8"))]
+        text = report(stored)
         print(text)
         if args.update_docs:
             update_docs(text)

@@ -1,8 +1,9 @@
-"""Run one tool invocation and measure it: wall time, peak RSS, exit status, output.
+"""Run one tool invocation and measure it: wall time, CPU time, peak RSS, exit status, output.
 
-Peak RSS comes from ``os.wait4`` on the child: the kernel reports the largest resident set
-of the child *or any descendant it waited for* (uv's interpreter probes, pip's build
-subprocesses), exactly and without polling.  ``getrusage(RUSAGE_CHILDREN)`` would only give
+Peak RSS and CPU time come from ``os.wait4`` on the child: the kernel reports the largest
+resident set of the child *or any descendant it waited for* (uv's interpreter probes, pip's
+build subprocesses), and the user + system CPU seconds of the child plus those descendants,
+exactly and without polling.  ``getrusage(RUSAGE_CHILDREN)`` would only give
 the maximum over every child this harness ever ran, which is useless after the first run.
 """
 
@@ -21,6 +22,7 @@ from pathlib import Path
 @dataclass(frozen=True)
 class Measurement:
     wall_s: float
+    cpu_s: float  # user + system, the child and the descendants it waited for
     peak_rss_mb: float
     returncode: int
     timed_out: bool
@@ -38,7 +40,7 @@ def run_measured(
     env: dict[str, str],
     timeout: float | None = None,
 ) -> Measurement:
-    """Run ``cmd`` to completion (or ``timeout``), measuring wall time and peak RSS.
+    """Run ``cmd`` to completion (or ``timeout``), measuring wall time, CPU time and peak RSS.
 
     Output goes to temporary files rather than pipes: a tool printing megabytes (uv's
     ``-v``) must not block on a full pipe while we sit in ``wait4``.  On timeout the whole
@@ -79,6 +81,7 @@ def run_measured(
         err.seek(0)
         return Measurement(
             wall_s=wall,
+            cpu_s=usage.ru_utime + usage.ru_stime,
             peak_rss_mb=usage.ru_maxrss / 1024.0,  # Linux reports KiB
             returncode=proc.returncode,
             timed_out=killed.is_set(),

@@ -18,7 +18,9 @@ Phases: interpreter start-up and ``import`` are measured in fresh subprocesses (
 in-process import would already be warm): what every run imports (CLI, solve front door,
 lock writer — all a solve-cache hit needs) and what only a run of the solver adds
 (``ftlock.resolve.engine``; the knowledge overlay it loads mid-solve is counted in the
-solve).  Solve and render (lock text) are timed here.
+solve).  Solve and render (lock text) are timed here.  The slowest imports of a solve's
+import path (``python -X importtime``, fresh interpreter, top 12 by cumulative time) are
+listed after the phases.
 """
 
 from __future__ import annotations
@@ -50,7 +52,9 @@ from typing import Any  # noqa: E402
 
 from benchmarks.common import MIRROR_DATA, default_index_url, redact_hosts, tool_env  # noqa: E402
 from benchmarks.inputs import INPUTS  # noqa: E402
-from benchmarks.tools import FTLOCK_PLATFORM, TARGET_PYTHON  # noqa: E402
+from benchmarks.tools import FTLOCK_PLATFORM, TARGET_PYTHON, compile_ftlock  # noqa: E402
+
+SOLVE_IMPORTS = ("ftlock.cli", "ftlock.resolve.engine")  # what a solve that runs the solver imports
 
 
 @contextmanager
@@ -85,6 +89,24 @@ def subprocess_seconds(code: str, repeat: int = 3) -> float:
         subprocess.run([sys.executable, "-c", code], check=True)
         best = min(best, time.perf_counter() - started)
     return best
+
+
+def parse_importtime(text: str) -> list[tuple[str, int, int]]:
+    """``python -X importtime`` output → ``(module, self µs, cumulative µs)`` in import order."""
+    rows = []
+    for line in text.splitlines():
+        fields = line.removeprefix("import time:").split("|")
+        if line.startswith("import time:") and len(fields) == 3 and fields[0].strip().isdigit():
+            rows.append((fields[2].strip(), int(fields[0]), int(fields[1])))
+    return rows
+
+
+def slowest_imports(modules: tuple[str, ...] = SOLVE_IMPORTS, limit: int = 12) -> list[tuple[str, int, int]]:
+    """The ``limit`` slowest imports, by cumulative time, of ``import modules`` in a fresh
+    interpreter (an in-process import would already be warm)."""
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-c", "import " + ", ".join(modules)],
+                          capture_output=True, text=True, check=True)
+    return sorted(parse_importtime(proc.stderr), key=lambda row: row[2], reverse=True)[:limit]
 
 
 def profile_solve(request: Any, label: str) -> dict[str, Any]:
@@ -160,10 +182,12 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.clear()
     os.environ.update(env)
 
+    compile_ftlock()  # bytecode, as run.py writes it before timing anything
     startup = subprocess_seconds("pass")
     front = "import ftlock.cli, ftlock.resolve.solve, ftlock.lock.requirements_txt"
     imports = subprocess_seconds(front) - startup
     solver_imports = subprocess_seconds(f"{front}, ftlock.resolve.engine") - startup - imports
+    slowest = slowest_imports()
 
     from ftlock.resolve.solve import SolveRequest  # noqa: PLC0415
 
@@ -190,6 +214,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"interpreter start-up      {startup:7.3f}   (python -c pass, best of 3)")
     print(f"import ftlock             {imports:7.3f}   (cli + solve front door + lock writers, fresh interpreter)")
     print(f"import the solver         {solver_imports:7.3f}   (ftlock.resolve.engine; not needed on a solve-cache hit)")
+    print(f"\n## Slowest imports of a solve (python -X importtime -c 'import {', '.join(SOLVE_IMPORTS)}'; "
+          "fresh interpreter; ms)\n")
+    print(f"{'cumulative':>10} {'self':>8}  module")
+    for name, self_us, cumulative_us in slowest:
+        print(f"{cumulative_us / 1000:10.1f} {self_us / 1000:8.1f}  {name}")
+    print()
     for run in runs:
         print(f"solve  {run['label']:8s}           {run['solve_s']:7.3f}   "
               f"({run['packages']} packages, {run['requests']} requests, {run['bytes'] / 1e6:.1f} MB"

@@ -5,7 +5,7 @@
     python benchmarks/run.py --mirror        # the recorded local mirror (mirror.py record)
 
 For each input and tool: COLD (fresh empty cache) then WARM (same cache again), ``--reps``
-times; min/median wall time, peak RSS, requests and bytes; ratios ftlock/uv and
+times; min/median wall and CPU time, peak RSS, requests and bytes; ratios ftlock/uv and
 ftlock/pip-compile from the medians of *this* run; whether the locks agree.  Results go to
 ``benchmarks/results/<date>.json`` (one key per mode), a markdown table (printed, and put
 between marker comments in docs/benchmarks.md) and a bar chart under docs/.
@@ -121,6 +121,7 @@ class Bench:
         result = run_measured(inv.cmd, cwd, tool_env(self.index_url, inv.extra_env), timeout)
         run: dict[str, Any] = {
             "wall_s": round(result.wall_s, 3),
+            "cpu_s": round(result.cpu_s, 3),
             "peak_rss_mb": round(result.peak_rss_mb, 1),
             "ok": result.ok,
             "timed_out": result.timed_out,
@@ -288,7 +289,8 @@ def _progress(key: str, tool: str, phase: str, rep: int, run: dict[str, Any]) ->
     traffic = "" if run["requests"] is None else f" {run['requests']} req {run['bytes'] / 1e6:.1f} MB"
     misses = f" {run['misses']} mirror misses" if run.get("misses") else ""
     print(f"  {key} {tool:11s} {phase} #{rep + 1}: {state} {run['wall_s']:.2f}s "
-          f"{run['peak_rss_mb']:.0f} MiB{traffic}{misses}", file=sys.stderr, flush=True)
+          f"(CPU {run['cpu_s']:.2f}s) {run['peak_rss_mb']:.0f} MiB{traffic}{misses}",
+          file=sys.stderr, flush=True)
     if run.get("error"):
         print(f"      {run['error']}", file=sys.stderr, flush=True)
 
@@ -320,13 +322,13 @@ def load_previous(mode: str) -> dict[str, Any]:
     return found
 
 
-def machine_facts() -> dict[str, str]:
+def machine_facts(pip_python: str | None) -> dict[str, str]:
     facts = {
         "nproc": str(os.cpu_count()),
         "python": platform.python_version(),
         "platform": f"{platform.system()} {platform.machine()}, glibc {platform.libc_ver()[1] or '?'}",
     }
-    facts.update(versions())
+    facts.update(versions(pip_python))
     facts["ftlock_commit"] = _git_commit()
     return facts
 
@@ -384,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
         "mode": mode,
         "quick": args.quick,
         "reps": args.reps,
-        "machine": machine_facts(),
+        "machine": machine_facts(bench.python),
         "index": "recorded mirror (127.0.0.1)" if args.mirror else "the default index from pip's configuration",
         "inputs": {},
         "notes": bench.notes,

@@ -129,20 +129,21 @@ def ftlock_stats(stderr: str) -> tuple[int, int] | None:
     return int(requests), int(float(megabytes) * 1e6)
 
 
-def versions() -> dict[str, str]:
-    """Versions of everything measured, for the machine-facts line of the report."""
+def versions(pip_python: str | None = None) -> dict[str, str]:
+    """Versions of everything measured, for the machine-facts line of the report; pip-tools
+    and pip are those of ``pip_python``, the interpreter that runs pip-compile."""
     facts: dict[str, str] = {}
+    pip_side = pip_python or sys.executable
     for name, cmd in (
         ("ftlock", [*ftlock_base(), "--version"]),
         ("uv", [venv_bin("uv"), "--version"]),
-        ("pip-tools", [sys.executable, "-m", "piptools", "compile", "--version"]),
-        ("pip", [sys.executable, "-m", "pip", "--version"]),
+        ("pip-tools", [pip_side, "-m", "piptools", "compile", "--version"]),
+        ("pip", [pip_side, "-m", "pip", "--version"]),
     ):
         try:
             shown = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
-            text = (shown.stdout or shown.stderr).strip().splitlines()[0]
-        except (OSError, subprocess.TimeoutExpired, IndexError):
-            text = "unavailable"
-        match = re.search(r"(\d+\.\d+(?:\.\d+)?\S*)", text)
-        facts[name] = match.group(1) if match else text
+            match = re.search(r"(\d+\.\d+(?:\.\d+)?\S*)", shown.stdout) if shown.returncode == 0 else None
+        except (OSError, subprocess.TimeoutExpired):
+            match = None
+        facts[name] = match.group(1) if match else "unavailable"
     return facts

@@ -4,12 +4,17 @@ marker replacement, and the mirror's page rendering.  No tool is run, no network
 from __future__ import annotations
 
 import json
+import os
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from benchmarks import locks, report
 from benchmarks.common import redact_hosts
+from benchmarks.measure import run_measured
+from benchmarks.profile import parse_importtime
 from benchmarks.tools import ftlock_stats
 from benchmarks.mirror import (
     MirrorStore,
@@ -137,8 +142,12 @@ def test_summarize_and_ratio_math() -> None:
     assert failed["error"] == "boom"
 
 
-def _results() -> dict[str, object]:
+def _results(cpu: bool = True) -> dict[str, object]:
+    """One input measured; ``cpu=False`` is a result saved before CPU time was recorded."""
     ft_cold, uv_cold = _summary(2.0, requests=100, bytes=3_000_000), _summary(1.0)
+    if cpu:
+        ft_cold.update(cpu_min_s=2.5, cpu_median_s=3.0)
+        uv_cold.update(cpu_min_s=1.0, cpu_median_s=1.2)
     ft_warm, uv_warm = _summary(1.0, peak_rss_mb=350.0, requests=0, bytes=0), _summary(0.8)
     pc_cold = {"runs": 1, "ok_runs": 0, "timed_out": True, "timeout_s": 120.0}
     return {
@@ -164,14 +173,18 @@ def _results() -> dict[str, object]:
 def test_markdown_tables_and_missed_targets() -> None:
     results = _results()
     text = report.render_markdown(results, "benchmarks-live.png")
-    assert "| A | ftlock | 1.80 / 2.00 | 0.90 / 1.00 | 350 | 100 / 0 | 3.0 / 0.0 | 70 |" in text
-    assert "| A | pip-compile | > 120 (killed) | not run |" in text
-    assert "| E | — | skipped: not implemented (ftlock solve has no --gpu) |" in text
-    assert "| A | 2.00x ✗ | <0.02x ✓ | 1.25x ✓ | n/a | 350 ✗ |" in text
+    assert "| A | ftlock | 1.80 / 2.00 | 2.50 / 3.00 | 0.90 / 1.00 | 350 | 100 / 0 | 3.0 / 0.0 | 70 |" in text
+    assert "| A | uv | 0.90 / 1.00 | 1.00 / 1.20 | 0.72 / 0.80 |" in text
+    assert "| A | pip-compile | > 120 (killed) | n/a | not run |" in text
+    assert "| E | — | skipped: not implemented (ftlock solve has no --gpu) |  |  |  |  |  |  |" in text
+    assert "| A | 2.00x ✗ | 2.50x ✗ | <0.02x ✓ | 1.25x ✓ | n/a | 350 ✗ |" in text
+    assert "the speed issue's (#19) cold ≤ 1.5x uv, cold CPU ≤ 2.0x uv, warm ≤ 1.5x uv, " \
+        "peak RSS ≤ 250 MiB; the benchmark issue's (#9) cold ≤ 0.1x pip-compile" in text
     missed = report.missed_targets(results)
     assert missed == [
-        "A: cold ftlock/uv = 2.00x (target <= 1.0x)",
-        "A: ftlock warm peak RSS = 350 MiB (target <= 300)",
+        "A: cold ftlock/uv = 2.00x (#19 target <= 1.5x)",
+        "A: cold CPU ftlock/uv = 2.50x (#19 target <= 2.0x)",
+        "A: ftlock warm peak RSS = 350 MiB (#19 target <= 250 MiB)",
     ]
     assert "- A: ftlock vs uv: same 70 pins" in text
     assert "![cold and warm times" in text
@@ -260,3 +273,71 @@ def test_mirror_helpers() -> None:
     assert _parse_range("bytes=95-", 100) == (95, 99)
     assert _parse_range("bytes=100-", 100) is None
     assert _parse_range("items=1-2", 100) is None
+
+
+def test_summarize_keeps_cpu_time_and_the_cpu_ratio_uses_it() -> None:
+    runs = [
+        {"ok": True, "wall_s": 1.0, "cpu_s": 1.5, "peak_rss_mb": 100},
+        {"ok": True, "wall_s": 1.2, "cpu_s": 0.9, "peak_rss_mb": 100},
+        {"ok": True, "wall_s": 1.1, "cpu_s": 1.2, "peak_rss_mb": 100},
+    ]
+    s = report.summarize(runs)
+    assert (s["cpu_min_s"], s["cpu_median_s"]) == (0.9, 1.2)
+    old = report.summarize([{"ok": True, "wall_s": 1.0, "peak_rss_mb": 100}])
+    assert "cpu_median_s" not in old and "cpu_min_s" not in old
+    theirs = {"median_s": 1.0, "cpu_median_s": 0.6}
+    assert report.ratio(s, theirs, "cpu_median_s") == {"value": pytest.approx(2.0), "bound": None}
+    assert report.ratio(old, theirs, "cpu_median_s") is None
+    assert report.ratio(s, old, "cpu_median_s") is None
+    # a killed run bounds the wall-time ratio, never the CPU one
+    killed = {"runs": 1, "ok_runs": 0, "timed_out": True, "timeout_s": 120.0}
+    assert report.ratio(s, killed, "cpu_median_s") is None
+
+
+def _with(ratios: dict[str, float], rss: float) -> dict[str, Any]:
+    """``_results()`` with ftlock's medians set so that each ratio to uv is as given."""
+    results: dict[str, Any] = _results()
+    entry = results["inputs"]["A"]
+    ft, uv = entry["tools"]["ftlock"], entry["tools"]["uv"]
+    ft["cold"]["median_s"] = ratios["cold"] * uv["cold"]["median_s"]
+    ft["cold"]["cpu_median_s"] = ratios["cpu"] * uv["cold"]["cpu_median_s"]
+    ft["warm"]["median_s"] = ratios["warm"] * uv["warm"]["median_s"]
+    ft["cold"]["peak_rss_mb"] = ft["warm"]["peak_rss_mb"] = rss
+    entry["ratios"] = {phase: {"uv": report.ratio(ft[phase], uv[phase])} for phase in ("cold", "warm")}
+    return results
+
+
+def test_target_marks_at_the_boundaries() -> None:
+    at = _with({"cold": 1.5, "cpu": 2.0, "warm": 1.5}, rss=250.0)
+    assert report.missed_targets(at) == []
+    assert "| A | 1.50x ✓ | 2.00x ✓ | n/a | 1.50x ✓ | n/a | 250 ✓ |" in report.render_markdown(at, None)
+    over = _with({"cold": 1.51, "cpu": 2.01, "warm": 1.51}, rss=250.5)
+    assert "| A | 1.51x ✗ | 2.01x ✗ | n/a | 1.51x ✗ |" in report.render_markdown(over, None)
+    assert [m.split(" = ")[0] for m in report.missed_targets(over)] == [
+        "A: cold ftlock/uv", "A: cold CPU ftlock/uv", "A: warm ftlock/uv",
+        "A: ftlock cold peak RSS", "A: ftlock warm peak RSS",
+    ]
+
+
+def test_results_saved_without_cpu_time_still_render() -> None:
+    old = _results(cpu=False)
+    text = report.render_markdown(old, None)
+    assert "| A | ftlock | 1.80 / 2.00 | n/a | 0.90 / 1.00 | 350 |" in text
+    assert "| A | 2.00x ✗ | n/a | <0.02x ✓ | 1.25x ✓ | n/a | 350 ✗ |" in text
+    assert not any("CPU" in m for m in report.missed_targets(old))
+    assert "| A | 2.00 | 1.00 |" in report.render_summary(old, None)
+
+
+def test_run_measured_records_cpu_time(tmp_path: Path) -> None:
+    result = run_measured([sys.executable, "-c", "pass"], tmp_path, dict(os.environ))
+    assert result.ok and isinstance(result.cpu_s, float) and result.cpu_s >= 0.0
+
+
+def test_parse_importtime() -> None:
+    text = (
+        "import time: self [us] | cumulative | imported package\n"
+        "import time:       120 |        120 |   _io\n"
+        "import time:      2500 |      14200 | ftlock.cli\n"
+        "something else\n"
+    )
+    assert parse_importtime(text) == [("_io", 120, 120), ("ftlock.cli", 2500, 14200)]
