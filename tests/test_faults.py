@@ -487,3 +487,57 @@ def test_a_wheel_read_by_ranges_is_locked_with_the_index_hash(range_scenario):
     assert wheel is not None
     assert f"--hash=sha256:{wheel.sha256}" in range_scenario.expected
     assert hashlib.sha256(wheel.data).hexdigest() == wheel.sha256
+
+
+# --------------------------------------------------------------------------------------
+# DNS: one lookup per host, whatever the number of connections
+# --------------------------------------------------------------------------------------
+
+
+def test_concurrent_connections_to_one_host_look_it_up_once(monkeypatch):
+    """16 requests at once need 16 connections; a resolver that stalls 5 s on a lost
+    answer made each of them a chance to stall, so the host is looked up once."""
+    import socket
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from ftlock.index.http import Http
+
+    started = threading.Barrier(16, timeout=10)
+
+    class Slow(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+            started.wait()  # every request is in flight at once: 16 connections
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    lookups: list[str] = []
+    real = socket.getaddrinfo
+
+    def counting(host, *args, **kwargs):  # type: ignore[no-untyped-def]
+        lookups.append(host)
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", counting)
+    http = Http(max_connections=16)
+    try:
+        url = f"http://localhost:{server.server_address[1]}/x"
+        with ThreadPoolExecutor(16) as pool:
+            bodies = list(pool.map(lambda _: http.get(url).body, range(16)))
+    finally:
+        http.close()
+        server.shutdown()
+
+    assert bodies == [b"ok"] * 16
+    # connecting to each address looks up the address itself too: no DNS, not counted
+    assert [host for host in lookups if not host[:1].isdigit() and ":" not in host] == ["localhost"]

@@ -29,14 +29,15 @@ import logging
 import netrc
 import os
 import random
+import socket
 import ssl
 import threading
 import time
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, TypeVar, cast
+from typing import Any, BinaryIO, TypeVar, cast
 from urllib.parse import unquote, urlsplit
 
 import sys
@@ -47,6 +48,7 @@ import sys
 if "httpx" not in sys.modules:
     # None in sys.modules blocks an import (documented); typeshed's stub allows modules only
     sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+import httpcore  # noqa: E402
 import httpx  # noqa: E402
 
 from ftlock._version import __version__
@@ -251,6 +253,10 @@ class Http:
             ),
             event_hooks={"request": [self._refuse_insecure]},
         )
+        # direct connections (not those through a proxy) look each host up once
+        pool = getattr(getattr(self._client, "_transport", None), "_pool", None)
+        if type(pool) is httpcore.ConnectionPool:
+            pool._network_backend = _ResolveOnce()
 
     def close(self) -> None:
         self._client.close()
@@ -451,6 +457,55 @@ class Http:
                 url, 206, {"content-range": f"bytes {start}-{start + len(chunk) - 1}/{size}"}, chunk
             )
         return Fetched(url, 200, {"content-type": content_type}, body)
+
+
+class _ResolveOnce(httpcore.SyncBackend):
+    """Connections that look their host up once per solve, not once each.
+
+    A cold solve opens up to 16 connections to the files host within a millisecond, and
+    each one called ``getaddrinfo``.  Where a DNS answer gets lost, the resolver waits 5 s
+    before it asks again: measured on this machine, one cold solve in four stalled that
+    long, every thread waiting on its own lookup.  Here one thread looks the host up and
+    the others wait for that answer; every address is tried in order, as
+    ``socket.create_connection`` does.  A failed lookup is not remembered.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+        self._hosts: dict[tuple[str, int], threading.Lock] = {}
+        self._addresses: dict[tuple[str, int], list[str]] = {}
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        addresses = self._lookup(host, port)
+        for address in addresses[:-1]:
+            try:
+                return super().connect_tcp(address, port, timeout, local_address, socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout):
+                continue
+        return super().connect_tcp(addresses[-1], port, timeout, local_address, socket_options)
+
+    def _lookup(self, host: str, port: int) -> list[str]:
+        key = (host, port)
+        with self._lock:
+            host_lock = self._hosts.setdefault(key, threading.Lock())
+        with host_lock:
+            found = self._addresses.get(key)
+            if found is None:
+                try:
+                    infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
+                except OSError as exc:
+                    raise httpcore.ConnectError(str(exc)) from exc
+                found = list(dict.fromkeys(str(info[4][0]) for info in infos)) or [host]
+                self._addresses[key] = found
+            return found
 
 
 @functools.lru_cache(maxsize=8)
