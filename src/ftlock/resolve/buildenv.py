@@ -37,7 +37,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from filelock import FileLock
 from packaging.markers import InvalidMarker
 from packaging.requirements import InvalidRequirement
 from packaging.requirements import Requirement as PkgRequirement
@@ -297,6 +296,8 @@ class BuildEnvironments:
         bin_dir = root / ("Scripts" if os.name == "nt" else "bin")
         python = bin_dir / ("python.exe" if os.name == "nt" else "python")
         env = BuildEnv(root, python, bin_dir, tuple((c.name, str(c.version)) for c, _ in pins))
+        from filelock import FileLock  # noqa: PLC0415 - 10 ms, only for a build
+
         with FileLock(str(home / f"{key}.lock")):
             if (root / MARKER).is_file() and python.exists():
                 return env
