@@ -19,7 +19,7 @@ from ftlock.index.client import IndexClient
 from ftlock.index.models import Metadata
 from ftlock.resolve.candidates import PYTHON, Candidate, CandidateFinder, Requirement
 from ftlock.resolve.direct import DirectResolver
-from ftlock.resolve.provider import target_dependencies
+from ftlock.resolve.provider import target_requirements
 from ftlock.resolve.target import Target
 
 
@@ -256,8 +256,8 @@ class Prefetcher:
         if self.stopped or future.exception() is not None:
             return
         metadata = future.result()
-        reqs = target_dependencies(metadata, frozenset(), self.target)
+        reqs = target_requirements(metadata, frozenset(), self.target)
         if extras:
-            reqs += target_dependencies(metadata, extras, self.target)
+            reqs += target_requirements(metadata, extras, self.target)
         for req in reqs:
-            self.requirement(Requirement.from_pep508(req))
+            self.requirement(req)

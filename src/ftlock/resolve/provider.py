@@ -56,7 +56,7 @@ from ftlock.resolve.target import Target
 if TYPE_CHECKING:  # pragma: no cover
     from ftlock.knowledge.engine import Knowledge
 
-__all__ = ["Dependencies", "Prerelease", "Provider", "parse_requirement", "target_dependencies"]
+__all__ = ["Dependencies", "Prerelease", "Provider", "parse_requirement", "target_dependencies", "target_requirements"]
 
 AnyCandidate = Union[Candidate, PythonCandidate]
 
@@ -69,7 +69,6 @@ class Dependencies:
     requires_python: str | None
 
 
-@lru_cache(maxsize=65536)
 @lru_cache(maxsize=65536)
 def parse_requirement(text: str) -> PkgRequirement | None:
     """PEP 508 parsing is slow and the same strings recur across versions and between
@@ -89,7 +88,28 @@ def target_dependencies(
     those that hold for one of the extras and not without (the base is required anyway).
     Unparseable entries are skipped, as pip does with a warning.
     """
-    out: list[PkgRequirement] = []
+    return [req for _, req in _applicable(metadata, extras, target)]
+
+
+def target_requirements(metadata: Metadata, extras: frozenset[str], target: Target) -> list[Requirement]:
+    """:func:`target_dependencies` as the solver's :class:`Requirement` values."""
+    return [_requirement(text) for text, _ in _applicable(metadata, extras, target)]
+
+
+@lru_cache(maxsize=65536)
+def _requirement(text: str) -> Requirement:
+    """Memoised like :func:`parse_requirement`: rendering a parsed requirement back to text
+    (what :class:`Requirement` shows in messages) cost more than parsing it, once per
+    dependency of every version the solver or the prefetcher looked at."""
+    req = parse_requirement(text)
+    assert req is not None  # only texts _applicable kept
+    return Requirement.from_pep508(req)
+
+
+def _applicable(
+    metadata: Metadata, extras: frozenset[str], target: Target
+) -> list[tuple[str, PkgRequirement]]:
+    out: list[tuple[str, PkgRequirement]] = []
     for text in metadata.requires_dist:
         req = parse_requirement(text)
         if req is None:
@@ -97,14 +117,14 @@ def target_dependencies(
         marker: Marker | None = req.marker
         if marker is None:
             if not extras:
-                out.append(req)
+                out.append((text, req))
             continue
         base = target.marker_holds(text, marker)
         if not extras:
             if base:
-                out.append(req)
+                out.append((text, req))
         elif not base and any(target.marker_holds(text, marker, e) for e in extras):
-            out.append(req)
+            out.append((text, req))
     return out
 
 
@@ -393,16 +413,14 @@ class Provider(AbstractProvider):
                     text=f"Requires-Python {metadata.requires_python}",
                 )
             )
-        reqs = target_dependencies(metadata, candidate.extras, self.target)
+        reqs = target_requirements(metadata, candidate.extras, self.target)
         if candidate.extras:
             # p[x] depends on everything p depends on too, as in pip: resolvelib's
             # backjumping looks only at a candidate's direct dependencies, so without them
             # a conflict under p (p[x] -> p -> q) never undoes p[x] and valid solutions
             # are missed (found by tests/test_properties.py).
-            reqs = target_dependencies(metadata, frozenset(), self.target) + reqs
-        for req in reqs:
-            dep = Requirement.from_pep508(req)
-            dep = Requirement(dep.name, dep.specifier, dep.extras, dep.url, str(req))
+            reqs = target_requirements(metadata, frozenset(), self.target) + reqs
+        for dep in reqs:
             if dep.identifier == candidate.identifier:
                 continue  # a package requiring itself (often via extras)
             deps.append(dep)
@@ -415,7 +433,7 @@ class Provider(AbstractProvider):
         return deps
 
     def _add_rule_requirements(
-        self, knowledge: Knowledge, candidate: Candidate, reqs: list[PkgRequirement], deps: list[Requirement]
+        self, knowledge: Knowledge, candidate: Candidate, reqs: list[Requirement], deps: list[Requirement]
     ) -> None:
         """The knowledge rules' requirements of ``candidate``, appended to ``deps``.  With a
         base, a pair already broken as installed is reported (``preexisting``) and kept
