@@ -330,3 +330,15 @@ def test_a_build_requirement_wheel_is_unpacked_like_pip_installs_it(tmp_path: Pa
     assert run(str(scheme.scripts / "tool-script")) == "42\n"
     assert run(str(scheme.scripts / "tool")) == "tool main\n"
     assert (scheme.purelib / dist_info / "METADATA").is_file()
+
+
+@pytest.mark.parametrize("end", ["\n", "\r\n", "\r"])
+def test_metadata_headers_end_at_the_first_empty_line_whatever_the_line_ends(end: str) -> None:
+    text = end.join(
+        ["Name: demo", "Version: 1.0", "Requires-Dist: lib", "", "Requires-Dist: in-the-description", "x"]
+    )
+    cr_then_lf = "Name: demo\r\nVersion: 1.0\r\rRequires-Dist: after-an-empty-line"
+
+    assert parse_metadata(text, "demo").requires_dist == ("lib",)
+    assert parse_metadata(text.split(end + end)[0], "demo").requires_dist == ("lib",)  # no body
+    assert parse_metadata(cr_then_lf, "demo").requires_dist == ()  # "\r\r": an empty line

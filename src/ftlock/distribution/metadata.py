@@ -69,6 +69,8 @@ BAD_ZIP = (zipfile.BadZipFile, zlib.error, struct.error, EOFError, ValueError, N
 #: A header line: a field name (printable ASCII, no colon), a colon, the value.
 _HEADER = re.compile(r"^([\x21-\x39\x3b-\x7e]+):[ \t]*(.*)$")
 _NEWLINE = re.compile(r"\r\n|\r|\n")
+#: The first empty line: two line ends in a row, read as _NEWLINE reads them (``\r\n`` is one).
+_BLANK_LINE = re.compile(r"(?:\r\n|\r(?!\n)|\n)(?:\r\n|\r(?!\n)|\n)")
 
 
 def decode_metadata(raw: bytes | str) -> str:
@@ -94,7 +96,9 @@ def read_headers(raw: bytes | str) -> dict[str, list[str]]:
     field means.
     """
     fields: list[tuple[str, list[str]]] = []  # (lower-cased name, its lines)
-    for line in _NEWLINE.split(decode_metadata(raw).lstrip("\ufeff")):
+    text = decode_metadata(raw).lstrip("\ufeff")
+    body = _BLANK_LINE.search(text)  # the description after it is never split into lines
+    for line in _NEWLINE.split(text if body is None else text[: body.start()]):
         if not line:
             break
         match = None if line[0] in " \t" else _HEADER.match(line)
