@@ -147,7 +147,8 @@ class Cache:
     def _may_exist(self, path: Path) -> bool:
         """False when the entry's shard folder did not exist when this cache first looked
         (one listing per kind): a cold cache answers its misses without a system call
-        each.  Folders made since, here or by another process, count as existing."""
+        each.  Folders this cache made since count as existing; one another process made
+        since is missed until the next run, which costs a fetch, never a wrong answer."""
         kind_dir = path.parent.parent
         with self._held_lock:
             shards = self._shards.get(kind_dir)
