@@ -17,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests.support.dists import build_wheel
+from tests.support.cli import error_line
 
 PREVIOUS = "previous lock\n"
 
@@ -53,14 +54,11 @@ def base_args(index, out: Path, tmp_path: Path) -> list[str]:  # type: ignore[no
 
 def assert_one_error(result, exit_code: int, out: Path | None = None) -> str:  # type: ignore[no-untyped-def]
     assert result.exit_code == exit_code, (result.exit_code, result.stderr)
-    assert "Traceback" not in result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: "), result.stderr
+    line = error_line(result)
     if out is not None:
         assert out.read_text() == PREVIOUS
         assert os.listdir(out.parent) == [out.name]
-    return lines[0]
+    return line
 
 
 # --------------------------------------------------------------------------------------

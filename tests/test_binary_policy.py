@@ -13,17 +13,9 @@ from ftlock.errors import UsageError
 from ftlock.resolve.formats import Format, FormatControl
 from tests.support.dists import build_sdist, build_wheel
 from tests.support.locks import entry, pins
+from tests.support.cli import error_line
 
 BINARY, SOURCE, BOTH = frozenset({Format.BINARY}), frozenset({Format.SOURCE}), frozenset(Format)
-
-
-def error_line(result) -> str:  # type: ignore[no-untyped-def]
-    """stderr, asserted to be exactly one ``error: ...`` line with no traceback."""
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: "), result.stderr
-    return lines[0]
 
 
 def hashes(lock: str, head: str) -> set[str]:

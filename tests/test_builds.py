@@ -21,6 +21,7 @@ import pytest
 from ftlock.distribution.metadata import parse_metadata
 from tests.support.dists import _write_wheel_archive, build_wheel, render_metadata
 from tests.support.locks import pinned as pins
+from tests.support.cli import error_line
 
 LOG_ENV = "FAKEBACKEND_LOG"
 
@@ -106,15 +107,6 @@ def fake_sdist(dest: Path, name: str, version: str, metadata: bytes, **files: st
     path = dest / f"{base}.tar.gz"
     path.write_bytes(raw.getvalue())
     return path
-
-
-def error_line(result) -> str:  # type: ignore[no-untyped-def]
-    """stderr, asserted to be exactly one ``error: ...`` line with no traceback."""
-    assert "Traceback" not in result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: "), result.stderr
-    return lines[0]
 
 
 @pytest.fixture(autouse=True)

@@ -14,6 +14,7 @@ import pytest
 
 from ftlock.index.cache import Cache
 from tests.support.dists import BACKEND_LOG_ENV, build_sdist, build_wheel, sha256_file
+from tests.support.cli import error_line
 
 
 def body(lock: str) -> list[str]:
@@ -22,13 +23,6 @@ def body(lock: str) -> list[str]:
 
 def pins(lock: str) -> list[str]:
     return [line.split(" ")[0] for line in body(lock) if line and not line.startswith((" ", "-"))]
-
-
-def one_line_error(result) -> str:  # type: ignore[no-untyped-def]
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: "), result.stderr
-    return lines[0]
 
 
 def cache_files(root: Path, kind: str) -> list[Path]:
@@ -167,7 +161,7 @@ def test_offline_with_a_cold_cache_fails_naming_the_missing_page(app_index, ftlo
 
     assert result.exit_code == 1
     assert previous.read_text() == "# an older lock\n"  # a failed solve never touches -o
-    assert one_line_error(result) == (
+    assert error_line(result) == (
         f"error: --offline: the index page of 'app' ({app_index.url}) is not in the cache"
     )
 
@@ -184,7 +178,7 @@ def test_offline_fails_naming_a_wheel_whose_metadata_was_never_fetched(
         result = ftlock("solve", "app", "--offline", index=index)
 
     assert result.exit_code == 1
-    assert one_line_error(result) == (
+    assert error_line(result) == (
         "error: --offline: metadata of app-2.0-py3-none-any.whl is not in the cache"
     )
 

@@ -11,15 +11,7 @@ import tarfile
 import pytest
 
 from tests.support.dists import SAFE_EXTRACT, build_sdist, build_wheel
-
-
-def error_line(result) -> str:  # type: ignore[no-untyped-def]
-    """stderr, asserted to be exactly one ``error: ...`` line with no traceback."""
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: "), result.stderr
-    return lines[0]
+from tests.support.cli import error_line
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ import pytest
 from ftlock.distribution.metadata import read_wheel_metadata, static_pkg_info
 from ftlock.index.pages import parse_html_page, parse_json_page
 from ftlock.index.rangezip import TAIL, RangeNotSupported, SparseRemoteFile, read_member
+from tests.support.cli import error_line
 from tests.support.dists import (
     BACKEND_LOG_ENV,
     build_sdist,
@@ -62,14 +63,6 @@ def hashes(lock: str, pin: str) -> list[str]:
             break
         found.append(match.group(1))
     return found
-
-
-def one_line_error(result) -> str:  # type: ignore[no-untyped-def]
-    """The single ``error: ...`` line a failed solve prints (and nothing else)."""
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: "), result.stderr
-    return lines[0]
 
 
 def range_bytes(header: str, size: int) -> int:
@@ -233,7 +226,7 @@ def test_a_too_old_project_on_the_first_index_does_not_fall_back_to_the_extra_in
 
     assert result.exit_code == 1
     assert result.lock is None
-    line = one_line_error(result)
+    line = error_line(result)
     assert "no version of x satisfies: you requested x>=2" in line
     assert "versions for CPython 3.11, linux_x86_64: 1.0" in line
 
@@ -257,7 +250,7 @@ def test_a_failing_first_index_is_an_error_not_a_fall_through(
 
     assert result.exit_code == 1
     assert result.lock is None
-    line = one_line_error(result)
+    line = error_line(result)
     assert f"{primary_url}/x/" in line
     if failure == "http-500":
         assert "HTTP 500" in line
@@ -273,7 +266,7 @@ def test_project_on_no_index_is_an_error_naming_every_index(local_index, dists_d
     result = ftlock("solve", "ghost", "--extra-index-url", extra.url, index=primary)
 
     assert result.exit_code == 1
-    assert one_line_error(result) == (
+    assert error_line(result) == (
         f"error: no project named 'ghost' on the configured index(es): {primary.url}, {extra.url}"
     )
     assert primary.count("/simple/ghost/") == 1
@@ -295,7 +288,7 @@ def test_credentials_in_index_urls_never_reach_the_lock_errors_or_cache(
     assert "s3cret" not in ok.lock
     assert missing.exit_code == 1
     assert "s3cret" not in missing.stderr
-    assert index.url in one_line_error(missing)
+    assert index.url in error_line(missing)
     cached = [p for p in (tmp_path / "cache").rglob("*") if p.is_file()]
     assert cached and not any(b"s3cret" in p.read_bytes() for p in cached)
 
@@ -427,7 +420,7 @@ def test_only_version_whose_metadata_needs_a_newer_python_is_explained(
     result = ftlock("solve", "demo", index=index)
 
     assert result.exit_code == 1
-    assert one_line_error(result) == (
+    assert error_line(result) == (
         "error: cannot solve: demo 2.0 requires Python >=3.11.5, "
         "but the target is CPython 3.11, linux_x86_64"
     )
@@ -522,7 +515,7 @@ def test_exclude_newer_with_an_invalid_date_prints_exactly_one_error_line(
     result = ftlock("solve", "demo", "--exclude-newer", "2024-13-45", index=index)
 
     assert result.exit_code == 2
-    assert "'2024-13-45' is not a date" in one_line_error(result)
+    assert "'2024-13-45' is not a date" in error_line(result)
 
 
 # --------------------------------------------------------------------------------------
@@ -569,7 +562,7 @@ def test_pep658_metadata_with_a_wrong_hash_is_refused(local_index, dists_dir, ft
 
     assert result.exit_code == 1
     assert result.lock is None
-    line = one_line_error(result)
+    line = error_line(result)
     assert "demo-1.0-py3-none-any.whl.metadata" in line
     assert "hash" in line
 
@@ -585,7 +578,7 @@ def test_pep658_file_on_a_file_index_is_hash_checked(local_index, dists_dir, ftl
     result = ftlock("solve", "demo", "--index-url", url)
 
     assert result.exit_code == 1
-    line = one_line_error(result)
+    line = error_line(result)
     assert f"{wheel.name}.metadata" in line
     assert "hash" in line
 
@@ -674,7 +667,7 @@ def test_full_download_fallback_rejects_a_wheel_not_matching_the_index_hash(
     result = ftlock("solve", "demo", index=index)
 
     assert result.exit_code == 1
-    line = one_line_error(result)
+    line = error_line(result)
     assert "demo-1.0-py3-none-any.whl" in line
     assert "sha256" in line
 
@@ -745,7 +738,7 @@ def test_no_build_turns_a_dynamic_sdist_into_an_error_naming_it(
 
     assert result.exit_code == 1
     assert result.lock is None
-    line = one_line_error(result)
+    line = error_line(result)
     assert line == (
         "error: app: app-1.0.tar.gz has no static metadata and needs a PEP 517 build, "
         "which --no-build forbids"
@@ -765,7 +758,7 @@ def test_sdist_whose_metadata_build_fails_gives_a_one_line_error_naming_it(
 
     assert result.exit_code == 1
     assert result.lock is None
-    assert one_line_error(result).startswith(
+    assert error_line(result).startswith(
         "error: oldstyle: building metadata (PEP 517) failed: "
     )
 
@@ -783,7 +776,7 @@ def test_only_a_wheel_for_another_python_is_not_installable(local_index, dists_d
 
     assert result.exit_code == 1
     assert result.lock is None
-    line = one_line_error(result)
+    line = error_line(result)
     assert "fast" in line
     assert "no version of fast installs on CPython 3.11, linux_x86_64" in line
     assert index.count(prefix="/files/") == 0
@@ -803,7 +796,7 @@ def test_windows_only_wheel_is_used_for_windows_and_not_for_linux(
 
     if expected is None:
         assert result.exit_code == 1
-        assert "no version of winonly installs on CPython 3.11, linux_x86_64" in one_line_error(
+        assert "no version of winonly installs on CPython 3.11, linux_x86_64" in error_line(
             result
         )
     else:
@@ -844,7 +837,7 @@ def test_wheel_tag_compatibility_is_judged_for_the_target_platform(
         assert hashes(result.lock, "native==1.0") == [sha256_file(wheel)]
     else:
         assert result.exit_code == 1, result.lock
-        assert "no version of native installs on CPython 3.11, " in one_line_error(result)
+        assert "no version of native installs on CPython 3.11, " in error_line(result)
 
 
 def test_lock_hashes_every_compatible_wheel_and_the_sdist_but_no_incompatible_wheel(

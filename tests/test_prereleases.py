@@ -13,15 +13,7 @@ from packaging.specifiers import Specifier
 from ftlock.resolve.prereleases import names_prerelease
 from tests.support.dists import build_wheel
 from tests.support.locks import pins
-
-
-def error_line(result) -> str:  # type: ignore[no-untyped-def]
-    """stderr, asserted to be exactly one ``error: ...`` line with no traceback."""
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: "), result.stderr
-    return lines[0]
+from tests.support.cli import error_line
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import pytest
 
 from tests.support.dists import build_sdist, build_wheel, sha256_file
 from tests.support.locks import entry, pins
+from tests.support.cli import error_line
 
 
 def hashes(lock: str, head: str) -> list[str]:
@@ -21,15 +22,6 @@ def hashes(lock: str, head: str) -> list[str]:
         for l in entry(lock, head)
         if l.strip().startswith("--hash=")
     ]
-
-
-def error_line(result) -> str:  # type: ignore[no-untyped-def]
-    """stderr, asserted to be exactly one ``error: ...`` line with no traceback."""
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: "), result.stderr
-    return lines[0]
 
 
 # ------------------------------------------------------------------ backtracking

@@ -25,17 +25,10 @@ import pytest
 
 from tests.support.dists import build_wheel
 from tests.support.faults import FaultProxy, body, status
+from tests.support.cli import error_line
 
 SECRET = "s3cret-t0ken"
 TOKEN = base64.b64encode(f"alice:{SECRET}".encode()).decode()
-
-
-def one_line_error(result) -> str:  # type: ignore[no-untyped-def]
-    assert "Traceback" not in result.stderr, result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: "), result.stderr
-    return lines[0]
 
 
 def no_secret_anywhere(*texts: str | None, cache: Path | None = None) -> None:
@@ -114,7 +107,7 @@ def test_a_direct_reference_whose_file_does_not_match_its_url_hash_is_an_error(
     bad = ftlock("solve", f"lib @ {url}#sha256={bogus}", index=upstream, output=out)
 
     assert bad.exit_code == 1
-    line = one_line_error(bad)
+    line = error_line(bad)
     assert line.startswith(f"error: {url}: the file does not match the sha256 in its URL")
     assert out.read_text() == "previous lock\n"
 
@@ -139,7 +132,7 @@ def test_a_plain_http_index_on_another_host_is_refused_naming_it(ftlock, upstrea
 
     assert result.exit_code == 2
     assert result.lock is None
-    assert one_line_error(result) == (
+    assert error_line(result) == (
         "error: index http://index.invalid/simple uses plain http, which anyone on the network "
         "can read and alter: use https, or pass --allow-insecure-host index.invalid"
     )
@@ -150,7 +143,7 @@ def test_the_refusal_never_shows_the_credentials_of_the_url(ftlock):
     result = ftlock("solve", "app", "--index-url", f"http://alice:{SECRET}@index.invalid/simple")
 
     assert result.exit_code == 2
-    line = one_line_error(result)
+    line = error_line(result)
     assert "http://index.invalid/simple" in line
     no_secret_anywhere(result.stderr)
 
@@ -192,7 +185,7 @@ def test_check_reads_a_plain_http_index_only_when_allowed(
     allowed = ftlock(*args, "--allow-insecure-host", "index.invalid", "--timeout", "5", "--retries", "0")
 
     assert refused.exit_code == 2
-    assert "--allow-insecure-host index.invalid" in one_line_error(refused)
+    assert "--allow-insecure-host index.invalid" in error_line(refused)
     assert allowed.exit_code == 0, allowed.stderr
     assert "2 packages checked, 0 problem(s)" in allowed.stderr
     assert proxy.count("/simple/app/") == 1
@@ -205,7 +198,7 @@ def test_the_allowance_is_per_host(upstream, ftlock):
     )
 
     assert result.exit_code == 2
-    assert "--allow-insecure-host index.invalid" in one_line_error(result)
+    assert "--allow-insecure-host index.invalid" in error_line(result)
 
 
 @pytest.mark.parametrize("host", ["localhost", "127.0.0.1"])
@@ -229,7 +222,7 @@ def test_a_file_link_to_a_plain_http_host_is_refused(upstream, proxies, ftlock, 
     refused = ftlock("solve", "app", "--index-url", proxy.url)
 
     assert refused.exit_code == 1
-    assert one_line_error(refused) == (
+    assert error_line(refused) == (
         "error: refusing plain-http http://files.invalid/files/lib-1.0-py3-none-any.whl.metadata: "
         "use https, or pass --allow-insecure-host files.invalid"
     )
@@ -255,7 +248,7 @@ def test_a_redirect_to_a_plain_http_host_is_refused(upstream, proxies, ftlock, m
     result = ftlock("solve", "app", "--index-url", proxy.url, "--retries", "0")
 
     assert result.exit_code == 1
-    assert one_line_error(result) == (
+    assert error_line(result) == (
         "error: refusing plain-http http://mirror.invalid/simple/app/ "
         f"(redirected from {proxy.url}/app/): use https, or pass --allow-insecure-host "
         "mirror.invalid"
@@ -272,7 +265,7 @@ def test_without_credentials_a_private_index_fails_with_one_line_and_no_retry(pr
     result = ftlock("solve", "app", "--index-url", private.url, "--retries", "3")
 
     assert result.exit_code == 1
-    assert one_line_error(result) == (
+    assert error_line(result) == (
         f"error: {private.url}/app/: HTTP 401 Unauthorized "
         "(give credentials in the index URL or in .netrc)"
     )
@@ -301,7 +294,7 @@ def test_wrong_credentials_fail_without_showing_them(private, ftlock):
     result = ftlock("solve", "app", "--index-url", with_credentials(private.url, "wr0ng-pass"))
 
     assert result.exit_code == 1
-    line = one_line_error(result)
+    line = error_line(result)
     assert "HTTP 401" in line
     assert "wr0ng-pass" not in result.stderr
 
@@ -364,7 +357,7 @@ def test_an_error_about_a_url_with_credentials_does_not_show_them(private, ftloc
     )
 
     assert result.exit_code == 1
-    line = one_line_error(result)
+    line = error_line(result)
     assert url in line
     no_secret_anywhere(result.stderr)
 
