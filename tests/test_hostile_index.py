@@ -379,6 +379,21 @@ def test_an_http_page_cannot_point_ftlock_at_local_files(evil, dists_dir, tmp_pa
     assert [path for path, _ in evil.requests] == ["/simple/app/"]
 
 
+@pytest.mark.parametrize("char", ["\x0c", "\u2028", "\x1b"])
+def test_a_link_with_a_character_that_is_not_printable_is_never_followed(evil, app_wheel, ftlock, char):
+    """A real URL percent-encodes such characters; one sent raw would break the error
+    message (or a lock line) that quotes it into two lines."""
+    url = serve_wheel(evil, app_wheel, metadata=render_metadata("app", "1.0").encode())
+    bad = entry(app_wheel, url.replace("/files/", f"/files/{char}"), **{"core-metadata": True})
+    evil.route("/simple/app/", raw_json_page(json.dumps({"files": [bad]}).encode()))
+
+    result = ftlock("solve", "app", "--index-url", evil.url, "--no-cache")
+
+    assert result.exit_code == 1
+    assert "no version of app" in one_error_line(result.stderr)
+    assert [path for path, _ in evil.requests] == ["/simple/app/"]
+
+
 def test_a_file_index_may_link_local_files(dists_dir, tmp_path, ftlock):
     wheel = build_wheel(dists_dir, "app", "1.0")
     page = tmp_path / "simple" / "app"

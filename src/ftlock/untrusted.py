@@ -105,8 +105,12 @@ def file_url_allowed(url: str, page_url: str) -> bool:
     """Whether a file link found on ``page_url`` may be followed.
 
     Links are http(s); ``file:`` only from a ``file:`` page (a local index): an https page
-    must not make ftlock read ``file:///dev/zero`` or a secret on this machine.
+    must not make ftlock read ``file:///dev/zero`` or a secret on this machine.  A URL with
+    a character that is not printable (a form feed, a line separator: a real one would be
+    percent-encoded) is refused, so no link can break a message or a lock line in two.
     """
+    if not url.isprintable():
+        return False
     try:
         scheme = urlsplit(url).scheme.lower()
         page_scheme = urlsplit(page_url).scheme.lower()
