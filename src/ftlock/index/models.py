@@ -6,7 +6,7 @@ these values without paying for packaging's tag machinery.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
@@ -60,15 +60,11 @@ class ProjectPage:
     def of(cls, name: NormalizedName, index_url: str, files: Sequence[DistFile]) -> ProjectPage:
         return cls(name, index_url, tuple(files), lambda f: f, [f.filename for f in files])
 
-    def iter_filenames(self) -> Iterator[tuple[str, Any]]:
-        """``(filename, entry)`` for every entry whose filename is a string."""
-        for filename, entry in zip(self.filenames, self.entries):
-            if type(filename) is str:
-                yield filename, entry
-
     @property
     def files(self) -> list[DistFile]:
-        return [f for f in (self.build(e) for _, e in self.iter_filenames()) if f is not None]
+        """Every entry whose filename is a string, built (the malformed ones left out)."""
+        built = (self.build(e) for name, e in zip(self.filenames, self.entries) if type(name) is str)
+        return [f for f in built if f is not None]
 
 
 @dataclass(frozen=True)

@@ -349,8 +349,8 @@ class CandidateFinder:
         return filename.endswith((".tar.gz", ".zip"))
 
     def _usable(self, file: DistFile) -> bool:
-        if not self._may_install(file.filename):
-            return False
+        """The checks that need the entry itself (its filename passed :meth:`_may_install`
+        before it was built)."""
         if not self.target.admits_python(file.requires_python):
             return False
         if self._cutoff is not None:
