@@ -232,12 +232,13 @@ def main(argv: list[str] | None = None) -> int:
                 print(redact_hosts(top(profiles, sort, args.top)))
         if args.save:
             args.save.mkdir(parents=True, exist_ok=True)
-            run["main"].dump_stats(args.save / f"{key}-{run['label']}-main.prof")
+            stem = key if key in INPUTS else "custom"  # requirements as text make no file name
+            run["main"].dump_stats(args.save / f"{stem}-{run['label']}-main.prof")
             if run["workers"]:
                 merged = pstats.Stats(run["workers"][0])
                 for extra in run["workers"][1:]:
                     merged.add(extra)
-                merged.dump_stats(args.save / f"{key}-{run['label']}-workers.prof")
+                merged.dump_stats(args.save / f"{stem}-{run['label']}-workers.prof")
     return 0
 
 

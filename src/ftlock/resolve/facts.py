@@ -14,13 +14,21 @@ supplies (a rule's summary, a torch build's description) — never a sentence of
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, is_dataclass
 from typing import Any, Union
+
+import msgspec
+
+
+class Fact(msgspec.Struct, frozen=True):
+    """A frozen, typed value.  A msgspec Struct rather than a frozen dataclass: defining a
+    frozen dataclass costs ~0.5 ms (its methods are generated with ``exec``), and every
+    cold solve imports these 27 classes — 13 ms of its start-up; a Struct class is defined
+    in ~0.02 ms and built faster too.  Fields, equality, hashing, ``repr`` and ordering
+    (``order=True``) behave as a frozen dataclass's do."""
 
 
 # -- next to a pin -----------------------------------------------------------------------------
-@dataclass(frozen=True, order=True)
-class RuleShaped:
+class RuleShaped(Fact, frozen=True, order=True):
     """A knowledge rule's requirement changed this pin: without it a newer version would
     have fitted, or the package would not be here.  The requirement is ``name versions``
     (``excluded``: the versions must stay out of ``versions``, ``if_installed``: an absent
@@ -36,8 +44,7 @@ class RuleShaped:
     source: str
 
 
-@dataclass(frozen=True)
-class RuleMoved:
+class RuleMoved(Fact, frozen=True):
     """A rule acted at a distance (it only made the solver backtrack): without it the pin
     would have been ``instead`` (None: the package would not be locked)."""
 
@@ -49,8 +56,7 @@ class RuleMoved:
     source: str
 
 
-@dataclass(frozen=True)
-class SourceBuild:
+class SourceBuild(Fact, frozen=True):
     """A pin locked as an sdist only, whose build compiles GPU code at install time
     (``gpu/catalog/source_builds.toml``); also a warning."""
 
@@ -60,8 +66,7 @@ class SourceBuild:
     prebuilt: str | None  # where its setup.py looks for a prebuilt wheel first
 
 
-@dataclass(frozen=True)
-class WarnRuleBroken:
+class WarnRuleBroken(Fact, frozen=True):
     """A warn-severity rule the lock breaks: a warning, and a note next to each pin of
     ``packages`` (``name version``).  ``message`` is the rule engine's statement of it."""
 
@@ -80,8 +85,7 @@ PinNote = Union[RuleShaped, RuleMoved, SourceBuild, WarnRuleBroken, str]
 
 
 # -- the header: the target and what applied ---------------------------------------------------
-@dataclass(frozen=True)
-class GpuTarget:
+class GpuTarget(Fact, frozen=True):
     """``--gpu``: a catalog GPU (``compute_capability`` None: ``cpu``)."""
 
     name: str
@@ -91,21 +95,18 @@ class GpuTarget:
     sm: str | None
 
 
-@dataclass(frozen=True)
-class Quantization:
+class Quantization(Fact, frozen=True):
     quant: str  # 4bit | 8bit
     feature: str  # the feature it declares
 
 
-@dataclass(frozen=True)
-class ModelPreset:
+class ModelPreset(Fact, frozen=True):
     name: str
     label: str
     requires: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class TorchBuild:
+class TorchBuild(Fact, frozen=True):
     """The torch build of the lock, for a GPU/CUDA target (:mod:`ftlock.gpu.torch_builds`).
 
     ``build``: the planned build as the catalog describes it (None: as the index serves it);
@@ -125,8 +126,7 @@ class TorchBuild:
     observed_build: str | None
 
 
-@dataclass(frozen=True)
-class GpuStack:
+class GpuStack(Fact, frozen=True):
     """What ``--gpu``, ``--cuda-driver``/``--cuda``, ``--quant`` and ``--model`` set."""
 
     gpu: GpuTarget | None = None
@@ -136,16 +136,14 @@ class GpuStack:
     torch: TorchBuild | None = None  # only when the lock holds torch
 
 
-@dataclass(frozen=True)
-class RulesOff:
+class RulesOff(Fact, frozen=True):
     """Rules not applied although the lock holds their packages, and the flag that did it."""
 
     flag: str  # --no-knowledge | --ignore-rule
     rule_ids: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class PinnedPair:
+class PinnedPair(Fact, frozen=True):
     """A rule broken by the user's own exact pins, locked as asked (also a warning)."""
 
     packages: tuple[str, ...]  # ``name version``
@@ -156,8 +154,7 @@ class PinnedPair:
     source: str
 
 
-@dataclass(frozen=True)
-class BaseSummary:
+class BaseSummary(Fact, frozen=True):
     """The base environment a solve ran on."""
 
     freeze: str | None  # the freeze's file name; None: a live interpreter (--base-python)
@@ -166,8 +163,7 @@ class BaseSummary:
     keep_base: bool
 
 
-@dataclass(frozen=True)
-class PipConstraintFile:
+class PipConstraintFile(Fact, frozen=True):
     """pip's ``constraint`` setting, applied as ``-c``: the file, and where pip's
     configuration names it."""
 
@@ -175,8 +171,7 @@ class PipConstraintFile:
     source: str
 
 
-@dataclass(frozen=True)
-class GpuAuto:
+class GpuAuto(Fact, frozen=True):
     """``--gpu auto``: what this machine's nvidia-smi said and the flags it became."""
 
     seen: str
@@ -186,22 +181,19 @@ class GpuAuto:
 
 
 # -- warnings ----------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class IndexWarning:
+class IndexWarning(Fact, frozen=True):
     """A warning the index client worded (e.g. a file whose hash it had to compute)."""
 
     message: str
 
 
-@dataclass(frozen=True)
-class PreexistingBreak:
+class PreexistingBreak(Fact, frozen=True):
     """The base environment already breaks this rule; left as installed."""
 
     rule_id: str
 
 
-@dataclass(frozen=True)
-class UncheckedRequirements:
+class UncheckedRequirements(Fact, frozen=True):
     """Locked packages require ``name``, which the freeze leaves out (installed, version
     unknown): ``requirements`` (``pkg version requires name spec``) went unchecked."""
 
@@ -209,15 +201,13 @@ class UncheckedRequirements:
     requirements: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class NoTorchBuildData:
+class NoTorchBuildData(Fact, frozen=True):
     """A GPU target on a platform the torch build catalog does not cover."""
 
     platform: str
 
 
-@dataclass(frozen=True)
-class TorchBuildMismatch:
+class TorchBuildMismatch(Fact, frozen=True):
     """The locked torch is not the build ftlock expected from that index."""
 
     version: str
@@ -226,8 +216,7 @@ class TorchBuildMismatch:
     expected: str
 
 
-@dataclass(frozen=True)
-class TorchWithoutKernels:
+class TorchWithoutKernels(Fact, frozen=True):
     version: str
     observed: str | None
     gpu_label: str
@@ -241,13 +230,11 @@ Warning_ = Union[
 
 
 # -- a base environment: what changes and why --------------------------------------------------
-@dataclass(frozen=True)
-class YouRequested:
+class YouRequested(Fact, frozen=True):
     requirement: str  # as the user wrote it
 
 
-@dataclass(frozen=True)
-class RequiredBy:
+class RequiredBy(Fact, frozen=True):
     """``parent parent_version`` requires ``name[extras]versions``."""
 
     parent: str
@@ -257,8 +244,7 @@ class RequiredBy:
     versions: str
 
 
-@dataclass(frozen=True)
-class RuleRequired:
+class RuleRequired(Fact, frozen=True):
     """A rule's requirement added by ``parent parent_version``: ``name`` must stay out of
     ``versions`` (``excluded``) or be in it."""
 
@@ -270,8 +256,7 @@ class RuleRequired:
     rule_id: str
 
 
-@dataclass(frozen=True)
-class KeptConsistent:
+class KeptConsistent(Fact, frozen=True):
     """Nothing excluded the installed version, but its own requirement ``requirement``
     no longer holds now that ``pinned`` is ``pinned_version``."""
 
@@ -285,8 +270,7 @@ class KeptConsistent:
 ChangeReason = Union[YouRequested, RequiredBy, RuleRequired, KeptConsistent]
 
 
-@dataclass(frozen=True)
-class BaseAddition:
+class BaseAddition(Fact, frozen=True):
     """A package the base does not have (or has at an unknown version)."""
 
     name: str
@@ -295,8 +279,7 @@ class BaseAddition:
     newest: str | None  # a newer release the solve could not take without changing the base
 
 
-@dataclass(frozen=True)
-class BaseChange:
+class BaseChange(Fact, frozen=True):
     """An installed package that changes version (``reasons`` empty: the solver chose)."""
 
     name: str
@@ -305,8 +288,7 @@ class BaseChange:
     reasons: tuple[ChangeReason, ...]
 
 
-@dataclass(frozen=True)
-class KeptFromBase:
+class KeptFromBase(Fact, frozen=True):
     """A base package the index cannot provide, kept as installed."""
 
     name: str
@@ -330,8 +312,8 @@ _TYPES: dict[str, type] = {
 
 def to_json(value: Any) -> Any:
     """A fact (or a tuple of them, or a plain value) as JSON data, each fact tagged with its type."""
-    if is_dataclass(value) and not isinstance(value, type):
-        return {"fact": type(value).__name__, **{f.name: to_json(getattr(value, f.name)) for f in fields(value)}}
+    if isinstance(value, Fact):
+        return {"fact": type(value).__name__, **{f: to_json(getattr(value, f)) for f in value.__struct_fields__}}
     if isinstance(value, (tuple, list)):
         return [to_json(v) for v in value]
     return value
