@@ -214,6 +214,18 @@ def test_without_a_cut_off_the_newest_build_requirement_is_used(index, dists_dir
     assert backend_log.read_text().splitlines()[-1] == "fakebackend 2.0 prepare_metadata_for_build_wheel app-1.0"
 
 
+def test_a_relative_cache_dir_builds_sdists_too(index, dists_dir, ftlock, tmp_path, monkeypatch):
+    # the build environment's interpreter lives in the cache and runs from another directory
+    index.add(fake_sdist(dists_dir, "app", "1.0", render_metadata("app", "1.0").encode()))
+    monkeypatch.chdir(tmp_path)
+
+    result = ftlock("solve", "app", "--cache-dir", "relative-cache", index=index)
+
+    assert result.exit_code == 0, result.stderr
+    assert pins(result.lock) == ["app==1.0"]
+    assert (tmp_path / "relative-cache").is_dir()
+
+
 def test_sdists_with_the_same_build_requirements_share_one_cached_environment(
     index, dists_dir, ftlock, backend_log
 ):

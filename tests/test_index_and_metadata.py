@@ -1055,6 +1055,57 @@ def test_wheel_metadata_over_ranges_reads_one_directory_entry_in_two_requests(tm
     assert len(log) == 2
 
 
+def _many_files(count: int) -> list[tuple[str, bytes]]:
+    """Members enough for a central directory longer than the 64 KiB tail."""
+    return [(f"demo/m{i:05}.py", b"x = %d\n" % i) for i in range(count)]
+
+
+def _sizes(log: list[str]) -> list[int]:
+    return [int(last) - int(first) + 1 for first, _, last in (h.removeprefix("bytes=").partition("-") for h in log[1:])]
+
+
+def test_metadata_whose_entry_is_in_the_tail_is_fetched_alone_not_the_whole_directory():
+    data = _zip([*_many_files(3000), ("demo-1.0.dist-info/METADATA", META), ("demo-1.0.dist-info/RECORD", b"")])
+    directory = len(data) - data.rfind(b"PK\x05\x06") + 3000 * 50  # more than the tail holds
+    assert directory > TAIL
+    log: list[str] = []
+
+    metadata = read_wheel_metadata(SparseRemoteFile(_fake_range_server(data, log)), "demo", "demo.whl")  # type: ignore[arg-type]
+
+    assert metadata.requires_dist == ("lib",)
+    assert len(log) == 2 and _sizes(log)[0] < 2048  # the member alone, not ~190 KB of directory
+
+
+def test_metadata_whose_entry_is_not_in_the_tail_is_found_through_the_whole_directory():
+    # dist-info written first: its directory entry is far before the tail
+    data = _zip([("demo-1.0.dist-info/METADATA", META), *_many_files(3000)])
+    log: list[str] = []
+
+    metadata = read_wheel_metadata(SparseRemoteFile(_fake_range_server(data, log)), "demo", "demo.whl")  # type: ignore[arg-type]
+
+    assert metadata.requires_dist == ("lib",)
+
+
+def test_another_projects_metadata_in_the_tail_does_not_stand_in_for_the_wheels_own():
+    other = b"Metadata-Version: 2.1\nName: vendored\nVersion: 9.0\n"
+    data = _zip([("demo-1.0.dist-info/METADATA", META), *_many_files(3000),
+                 ("vendored-9.0.dist-info/METADATA", other)])
+    log: list[str] = []
+
+    metadata = read_wheel_metadata(SparseRemoteFile(_fake_range_server(data, log)), "demo", "demo.whl")  # type: ignore[arg-type]
+
+    assert (metadata.name, metadata.requires_dist) == ("demo", ("lib",))
+
+
+def test_a_directory_signature_inside_a_file_name_does_not_misplace_the_metadata():
+    fake = "demo/PK\x01\x02" + "x" * 40 + ".py"
+    data = _zip([*_many_files(3000), (fake, b""), (fake + "2", b""), ("demo-1.0.dist-info/METADATA", META)])
+
+    metadata = read_wheel_metadata(SparseRemoteFile(_fake_range_server(data, [])), "demo", "demo.whl")  # type: ignore[arg-type]
+
+    assert metadata.requires_dist == ("lib",)
+
+
 def test_sparse_remote_file_reports_a_server_ignoring_ranges_with_the_body(tmp_path):
     data = build_wheel(tmp_path, "demo", "1.0").read_bytes()
     log: list[str] = []

@@ -139,10 +139,17 @@ def find_wheel_metadata(names: list[str], project: str) -> str:
         raise MetadataError(f"{project}: wheel has no .dist-info/METADATA")
     wanted = canonicalize_name(project)
     for member in candidates:
-        dist_name = member.split("/")[0].removesuffix(".dist-info").rsplit("-", 1)[0]
-        if canonicalize_name(dist_name) == wanted:
+        if _is_metadata_of(member, wanted):
             return member
     return candidates[0]
+
+
+def _is_metadata_of(member: str, project: str) -> bool:
+    """``member`` is ``<project>-<version>.dist-info/METADATA`` (``project`` normalised)."""
+    if member.count("/") != 1 or not member.endswith(".dist-info/METADATA"):
+        return False
+    dist_name = member.split("/")[0].removesuffix(".dist-info").rsplit("-", 1)[0]
+    return canonicalize_name(dist_name) == project
 
 
 def _read_zip_member(archive: zipfile.ZipFile, name: str, source: str) -> bytes:
@@ -161,7 +168,10 @@ def read_wheel_metadata(file: BinaryIO, project: str, source: str) -> Metadata:
     through zipfile when the archive is anything but plain (see ``rangezip.read_member``).
     Sizes are bounded either way: the central directory and METADATA cannot make ftlock
     read or inflate more than their limits, whatever the archive claims."""
-    raw = read_member(file, lambda names: find_wheel_metadata(names, project), source)
+    raw = read_member(
+        file, lambda names: find_wheel_metadata(names, project), source,
+        wanted=lambda member: _is_metadata_of(member, canonicalize_name(project)),
+    )
     if raw is None:
         check_central_directory(file, source)
         file.seek(0)

@@ -109,7 +109,9 @@ class Cache:
     """
 
     def __init__(self, root: Path | None) -> None:
-        self.root = root / CACHE_VERSION if root is not None else None
+        # absolute: build environments live here, and their interpreter is started from
+        # another working directory (a relative --cache-dir made every sdist build fail)
+        self.root = root.absolute() / CACHE_VERSION if root is not None else None
         self._swept: set[Path] = set()
         self._held: dict[Path, tuple[bytes, ...]] | None = None
         self._held_lock = threading.Lock()

@@ -79,7 +79,7 @@ def detect_gpus() -> list[Gpu]:
 def cache_root(cache_dir: Path | None) -> Path:
     from ftlock.index.cache import default_cache_dir
 
-    return (cache_dir or default_cache_dir()) / "verify"
+    return (cache_dir or default_cache_dir()).absolute() / "verify"  # venvs run from elsewhere
 
 
 def machine_target(interpreter: envmod.Interpreter) -> Target:
