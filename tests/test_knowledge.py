@@ -12,7 +12,7 @@ from packaging.version import Version
 
 from ftlock.knowledge.engine import Knowledge, TargetFacts
 from ftlock.knowledge.loader import KnowledgeError, builtin_rules, load_file
-from ftlock.knowledge.models import AbiRule, ConflictRule, MetadataRule, RequiresRule
+from ftlock.knowledge.rules import AbiRule, ConflictRule, MetadataRule, RequiresRule
 from tests.support.dists import build_wheel
 from tests.support.locks import pinned as pins
 

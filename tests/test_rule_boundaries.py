@@ -23,6 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from msgspec.structs import replace
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
@@ -31,7 +32,7 @@ from ftlock.knowledge.classes import ReleaseFacts
 from ftlock.knowledge.engine import Knowledge, TargetFacts
 from ftlock.knowledge.lint import problems
 from ftlock.knowledge.loader import LoadedRule, builtin_rules
-from ftlock.knowledge.models import AbiRule, ConflictRule, MetadataRule, PackageRange, RequiresRule
+from ftlock.knowledge.rules import AbiRule, ConflictRule, MetadataRule, PackageRange, RequiresRule
 from ftlock.knowledge.render import verified
 from ftlock.resolve.candidates import Requirement as SolverRequirement
 
@@ -101,7 +102,7 @@ def _verified():  # type: ignore[no-untyped-def]
 def _enforced(item: LoadedRule) -> tuple[Knowledge, object]:
     """The rule as the solver enforces it, alone, for its example's target.  A warn rule is
     reported, not enforced: it is checked as if it were an error, its ranges are the same."""
-    rule = item.rule if item.rule.severity == "error" else item.rule.model_copy(update={"severity": "error"})
+    rule = item.rule if item.rule.severity == "error" else replace(item.rule, severity="error")
     example = rule.example
     return Knowledge([LoadedRule(rule, item.file)], TargetFacts.build(example.features, example.gpu)), rule
 
@@ -259,7 +260,7 @@ def test_a_rule_s_verified_record_is_not_part_of_what_a_team_lock_records_of_it(
     from ftlock.project.fingerprint import rule_digest
 
     for item in builtin_rules():
-        bare = item.rule.model_copy(update={"verified": ()})
+        bare = replace(item.rule, verified=())
         assert rule_digest(item.rule) == rule_digest(bare), item.rule.id
     edited = builtin_rules()[0].rule
-    assert rule_digest(edited) != rule_digest(edited.model_copy(update={"fix": edited.fix + "!"}))
+    assert rule_digest(edited) != rule_digest(replace(edited, fix=edited.fix + "!"))

@@ -15,7 +15,7 @@ one are all on the index page and in the metadata the solver reads anyway:
 * every such wheel uploaded before the library's ABI break (built against the old ABI).
 
 :class:`ReleaseFacts` gathers them; :func:`in_class` applies an
-:class:`~ftlock.knowledge.models.AbiRule` to them.  The rule's ``exceptions`` name the
+:class:`~ftlock.knowledge.rules.AbiRule` to them.  The rule's ``exceptions`` name the
 releases the facts misjudge (built against a NumPy 2.0 release candidate before the date;
 compiled code loaded with ctypes that never touches NumPy's C API).
 """

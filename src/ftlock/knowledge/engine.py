@@ -28,7 +28,7 @@ from packaging.version import InvalidVersion, Version
 
 from ftlock.knowledge.classes import ReleaseFacts, in_class
 from ftlock.knowledge.loader import LoadedRule, builtin_rules, load_rules
-from ftlock.knowledge.models import (
+from ftlock.knowledge.rules import (
     AbiRule,
     Condition,
     ConflictRule,

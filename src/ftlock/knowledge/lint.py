@@ -10,9 +10,11 @@ tests/test_rule_boundaries.py instead of letting the first bad release through.
 
 from __future__ import annotations
 
-from typing import Any
+from ftlock.knowledge.rules import PackageRange, Rule, Verified
 
-from ftlock.knowledge.models import LOWER_BOUND, UPPER_BOUND, PackageRange, Verified
+#: the operators that give a range a lower / an upper bound
+LOWER_BOUND = frozenset({">=", ">", "==", "~=", "==="})
+UPPER_BOUND = frozenset({"<", "<=", "==", "~=", "==="})
 
 #: the releases that verify a lower and an upper bound, when the range's versions are the
 #: bad ones, and when they are the good ones (a ``requires`` rule's ``then``)
@@ -61,7 +63,7 @@ def _check(package: PackageRange, bad_inside: bool, entry: Verified | None) -> l
     return problems
 
 
-def problems(rule: Any) -> list[str]:
+def problems(rule: Rule) -> list[str]:
     """What keeps ``rule`` from passing lint (nothing: an empty list)."""
     entries = {v.name: v for v in rule.verified}
     out: list[str] = []

@@ -2,6 +2,11 @@
 
 A file holds ``[[conflict]]``, ``[[requires]]``, ``[[metadata]]`` and ``[[abi]]`` tables.  Validation
 errors name the file and the rule id (or its position), so a bad edit is easy to find.
+
+Loading yields run-time rules (:mod:`ftlock.knowledge.rules`).  pydantic, which validates a
+file against the schema (:mod:`ftlock.knowledge.models`), is imported only when a file is
+validated: the built-in rules are read from ``data/compiled.json`` without it, and importing
+it with the schema's models costs ~60-70 ms of a cold solve.
 """
 
 from __future__ import annotations
@@ -10,12 +15,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-
-from pydantic import TypeAdapter, ValidationError
+from typing import TYPE_CHECKING
 
 from ftlock.errors import UsageError
-from ftlock.knowledge.models import Rule
+from ftlock.knowledge.rules import Rule, from_json
 from ftlock._toml import tomllib
+
+if TYPE_CHECKING:
+    from pydantic import TypeAdapter
+
+    from ftlock.knowledge import models
 
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -24,10 +33,13 @@ KINDS = ("conflict", "requires", "metadata", "abi")
 
 
 @lru_cache(maxsize=1)
-def _adapter() -> TypeAdapter[Rule]:
-    """Built on first validation: the models defer building their validators
-    (:mod:`ftlock.knowledge.compiled` rebuilds stored rules without them)."""
-    return TypeAdapter(Rule)
+def _adapter() -> TypeAdapter[models.Rule]:
+    """The schema's validator, built on first validation (the models defer building it)."""
+    from pydantic import TypeAdapter  # noqa: PLC0415 - only to validate a file
+
+    from ftlock.knowledge import models  # noqa: PLC0415
+
+    return TypeAdapter(models.Rule)
 
 
 class KnowledgeError(UsageError):
@@ -41,6 +53,10 @@ class LoadedRule:
 
 
 def load_file(path: Path) -> list[LoadedRule]:
+    """The file's rules, validated against the schema, then made run-time rules through
+    the builder that reads ``compiled.json`` (:func:`~ftlock.knowledge.rules.from_json`)."""
+    from pydantic import ValidationError  # noqa: PLC0415 - only to validate a file
+
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
@@ -58,7 +74,7 @@ def load_file(path: Path) -> list[LoadedRule]:
         for position, entry in enumerate(data.get(kind, []), 1):
             label = entry.get("id", f"{kind} #{position}") if isinstance(entry, dict) else kind
             try:
-                rule = _adapter().validate_python({**entry, "kind": kind})
+                model = _adapter().validate_python({**entry, "kind": kind})
             except ValidationError as exc:
                 first = exc.errors()[0]
                 where = ".".join(str(p) for p in first["loc"][1:]) or "rule"
@@ -66,6 +82,7 @@ def load_file(path: Path) -> list[LoadedRule]:
                     f"{path.name}: rule {label!r}: {where}: {first['msg']}"
                     + (f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else "")
                 ) from None
+            rule = from_json(model.model_dump(mode="json", by_alias=True))
             loaded.append(LoadedRule(rule, path.name))
     return loaded
 
@@ -92,7 +109,7 @@ def builtin_rules() -> tuple[LoadedRule, ...]:
 
     stored = compiled.load(COMPILED, sorted(DATA_DIR.glob("*.toml")))
     if stored is not None:
-        return tuple(LoadedRule(rule, file) for rule, file in stored)  # type: ignore[arg-type]
+        return tuple(LoadedRule(rule, file) for rule, file in stored)
     return tuple(load_dir())
 
 

@@ -113,7 +113,7 @@ def describe(item: LoadedRule) -> list[str]:
         lines += _field("When", condition)
     lines += _field("Symptom", rule.symptom)
     lines += _field("Fix", rule.fix)
-    sources = [str(s) for s in rule.sources]
+    sources = list(rule.sources)
     lines.append("Sources:".ljust(_LABEL) + sources[0])
     lines += [" " * _LABEL + s for s in sources[1:]]
     example = rule.example

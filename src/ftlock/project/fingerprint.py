@@ -24,12 +24,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
-from typing import Any
 
 from packaging.utils import canonicalize_name
 
 from ftlock.project.config import Project, ProjectTarget
 from ftlock.lock.lockfile import FINGERPRINT_PREFIX, INPUT_PREFIX
+from ftlock.knowledge.rules import Rule, to_json
 from ftlock._urls import redact
 
 SCHEME = "ftlock-inputs-v1"
@@ -131,11 +131,13 @@ def rule_items(project: Project, target: ProjectTarget, locked: Iterable[str]) -
     return out
 
 
-def rule_digest(rule: Any) -> str:
+def rule_digest(rule: Rule) -> str:
     """What a lock records of a rule it depends on: an edited rule makes the lock stale.
     ``verified`` records how the rule's bounds were checked, not what the rule does: adding
-    or correcting that record leaves every lock of the rule's packages as fresh as it was."""
-    data = json.dumps(rule.model_dump(mode="json", by_alias=True, exclude={"verified"}), sort_keys=True)
+    or correcting that record leaves every lock of the rule's packages as fresh as it was.
+    Of the rule's JSON form (:func:`~ftlock.knowledge.rules.to_json`, the schema model's
+    ``model_dump(mode="json", by_alias=True)``), so digests in existing locks stay valid."""
+    data = json.dumps({k: v for k, v in to_json(rule).items() if k != "verified"}, sort_keys=True)
     return hashlib.sha256(data.encode()).hexdigest()[:12]
 
 
