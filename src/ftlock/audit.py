@@ -32,7 +32,7 @@ from ftlock.resolve.target import Target
 
 if TYPE_CHECKING:  # pragma: no cover
     from ftlock.knowledge.engine import Knowledge
-    from ftlock.resolve.engine import Session
+    from ftlock.resolve.session import Session
     from ftlock.resolve.result import SolveRequest
 
 
@@ -211,7 +211,7 @@ def audit_with_index(
     """:func:`audit` of a freeze or a lock, with the requirements of each pinned version
     read from the index ``request`` names (all pages asked for at once, before the audit
     waits on the first)."""
-    from ftlock.resolve.engine import Session  # noqa: PLC0415 - only with an index
+    from ftlock.resolve.session import Session  # noqa: PLC0415 - only with an index
 
     session = Session.open(request, target)
     for name in installed:

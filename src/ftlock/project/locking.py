@@ -24,7 +24,7 @@ from ftlock.project.config import Project, ProjectTarget, absolute_path_requirem
 from ftlock.errors import FtlockError, InputFileError, NoSolution, UsageError
 from ftlock.project.fingerprint import explain, fingerprint, header_lines, input_items
 from ftlock.lock.lockfile import LockFile, read_lock, recorded_entries
-from ftlock.resolve.engine import Session
+from ftlock.resolve.session import Session
 from ftlock.resolve.solve import LockedPackage, Resolution, SolveRequest, solve
 
 

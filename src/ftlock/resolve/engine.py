@@ -13,24 +13,17 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
-from pathlib import Path
 
-from packaging.markers import InvalidMarker
-from packaging.requirements import InvalidRequirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
 
-from ftlock.untrusted import parse_pep508, shorten
 from ftlock.errors import FtlockError, NoSolution, ProjectNotFound, UsageError
-from ftlock.resolve.base import BaseEnvironment, read_python
+from ftlock.resolve.base import BaseEnvironment
 from ftlock.resolve.collapse import collapse
-from ftlock.resolve.buildenv import BuildEnvironments
-from ftlock.index.cache import Cache, default_cache_dir
 from ftlock.resolve.facts import (
     BaseAddition,
     BaseChange,
@@ -55,23 +48,19 @@ from ftlock.resolve.candidates import (
     CandidateFinder,
     Requirement,
 )
-from ftlock.resolve.direct import DirectResolver, is_direct_reference
 from ftlock.resolve import gpu_setup
 from ftlock.resolve import backtracking, newest
 from ftlock.resolve import rule_effects
 from ftlock.resolve import source_builds
 from ftlock.resolve.explain import explain_conflict
-from ftlock.resolve.formats import FormatControl
 from ftlock.index.hashing import hash_missing
-from ftlock.index.http import Http
 from ftlock.index.client import IndexClient
 from ftlock.index.settings import IndexSettings
-from ftlock.distribution.metadata import MetadataFetcher
 from ftlock.resolve.prereleases import DEFAULT as DEFAULT_PRERELEASE
 from ftlock.resolve.prefetch import MetadataService, Prefetcher
 from ftlock.resolve.provider import Prerelease, Provider, parse_requirement
-from ftlock.resolve.reqfile import InputLine, ParsedInputs
-from ftlock.resolve.request import fetch_policy, index_settings
+from ftlock.resolve.reqfile import ParsedInputs
+from ftlock.resolve.session import Session, Started, start
 from ftlock.resolve.target import Target
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -79,104 +68,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 log = logging.getLogger("ftlock.resolver")
-
-
-def _input_requirement(line: InputLine, target: Target) -> Requirement | None:
-    """Parse one user requirement; None when its marker excludes the target."""
-    text = line.text.strip()
-    if is_direct_reference(text):
-        if "://" in text:
-            url = text
-        else:
-            base = line.base_dir or Path.cwd()
-            try:
-                path: Path | None = (base / Path(text).expanduser()).resolve()
-            except RuntimeError:  # ~user/... of an unknown user: not a path after all
-                path = None
-            if path is None or not path.exists():
-                where = "" if line.origin == "requested" else f"{line.origin}: "
-                raise UsageError(f"{where}{text!r} is neither a requirement nor an existing path")
-            url = path.as_uri()
-        return Requirement(canonicalize_name("<direct>"), url=url, text=text)
-    try:
-        req = parse_pep508(text)
-    except InvalidRequirement as exc:
-        where = "" if line.origin == "requested" else f"{line.origin}: "
-        raise UsageError(f"{where}invalid requirement {shorten(text)!r}: {str(exc).splitlines()[0]}") from None
-    if req.marker is not None:
-        try:
-            if not req.marker.evaluate({**target.markers, "extra": ""}):
-                return None
-        except InvalidMarker as exc:  # pragma: no cover - parsed already
-            raise UsageError(f"invalid marker in {text!r}: {exc}") from None
-    result = Requirement.from_pep508(req, text)
-    if result.url and "://" not in result.url and not result.url.startswith("file:"):
-        base = line.base_dir or Path.cwd()
-        result = Requirement(
-            result.name, result.specifier, result.extras, (base / result.url).resolve().as_uri(), text
-        )
-    return result
-
-
-@dataclass
-class Session:
-    """The I/O side of one run: indexes, HTTP pool, cache, candidates and metadata.
-
-    Shared by ``solve`` and ``check`` so both read the index the same way.
-    """
-
-    target: Target
-    settings: IndexSettings
-    http: Http
-    pool: ThreadPoolExecutor
-    index: IndexClient
-    finder: CandidateFinder
-    direct: DirectResolver
-    metadata: MetadataService
-    builds: BuildEnvironments  # sdist builds: the same indexes, client and cut-off
-
-    @classmethod
-    def open(
-        cls,
-        request: SolveRequest,
-        target: Target,
-        inputs: ParsedInputs | None = None,
-        settings: IndexSettings | None = None,
-    ) -> Session:
-        settings = settings or index_settings(request, inputs or ParsedInputs())
-        cache_root = None if request.no_cache else (request.cache_dir or default_cache_dir())
-        cache = Cache(cache_root)
-        cache.hold()  # written when the solve ends, by one thread (see Cache.hold)
-        http = Http(
-            cert=settings.cert,
-            timeout=request.timeout,
-            retries=request.retries,
-            max_connections=request.concurrency,
-            credentials=settings.credentials,
-            insecure_hosts=settings.insecure_hosts,
-        )
-        pool = ThreadPoolExecutor(max_workers=request.concurrency, thread_name_prefix="ftlock")
-        policy = fetch_policy(request)
-        index = IndexClient(
-            settings.urls, http, cache, policy, submit=pool.submit,
-            urls_for=settings.urls_for if settings.routes else None,
-        )
-        formats = FormatControl.from_options((*request.binary, *(inputs.binary if inputs else ())))
-        finder = CandidateFinder(index, target, request.exclude_newer, formats)
-        builds = BuildEnvironments(http, cache, settings, policy)
-        direct = DirectResolver(http, no_build=request.no_build, builds=builds)
-        fetcher = MetadataFetcher(
-            http, cache, no_build=request.no_build, offline=request.offline, builds=builds
-        )
-        metadata = MetadataService(fetcher, pool.submit, direct)
-        return cls(target, settings, http, pool, index, finder, direct, metadata, builds)
-
-    def close(self) -> None:
-        self.pool.shutdown(wait=False, cancel_futures=True)
-        self.metadata.close()  # sdist builds queued ahead of the solver: dropped
-        self.builds.close()  # and those running: stopped
-        self.index.cache.flush()
-        self.http.close()
 
 
 def _moved_up(result, provider, reporter, requirements):
@@ -300,34 +191,6 @@ def _knowledge(request: SolveRequest, stack: gpu_setup.Stack) -> Knowledge:
         request.rules, request.features + stack.features, request.gpu, stack.cuda,
         ignored=request.ignore_rules, enabled=not request.no_knowledge,
     )
-
-
-def _parse_inputs(
-    inputs: ParsedInputs, target: Target
-) -> tuple[list[Requirement], list[str], dict[str, SpecifierSet]]:
-    """The requirements that apply to the target (with each one's origin, for ``# via``) and
-    the constraints, merged per project."""
-    parsed = [(line, _input_requirement(line, target)) for line in inputs.requirements]
-    requirements = [req for _, req in parsed if req is not None]
-    origins = [line.origin for line, req in parsed if req is not None]
-    constraints: dict[str, SpecifierSet] = {}
-    for line in inputs.constraints:
-        req = _input_requirement(line, target)
-        if req is None:
-            continue
-        if req.url:
-            raise UsageError(f"{line.origin}: constraints cannot be direct references ({line.text})")
-        constraints[req.name] = constraints.get(req.name, SpecifierSet()) & req.specifier
-    return requirements, origins, constraints
-
-
-def _open_base(request: SolveRequest) -> BaseEnvironment | None:
-    """The environment to solve on top of (``--base`` or ``--base-python``), if any."""
-    if request.base is not None:
-        return BaseEnvironment.from_freeze(request.base, keep=request.keep_base)
-    if request.base_python is not None:
-        return BaseEnvironment(read_python(request.base_python), keep=request.keep_base)
-    return None
 
 
 def _with_direct_references(
@@ -516,19 +379,18 @@ def solve_prepared(
     stack: gpu_setup.Stack | None,
     settings: IndexSettings,
     on_progress: Callable[[int, str], None] | None = None,
+    begun: Started | None = None,
 ) -> tuple[Resolution, IndexClient]:
-    """Run the solver on prepared inputs (see :func:`ftlock.resolve.solve.solve`); returns
-    the answer and the index client, whose ``read`` names every page the solve used.
-    ``stack`` is what the GPU/model flags prepared, None when none was given."""
-    started = time.perf_counter()
+    """Run the solver on prepared inputs (see :func:`ftlock.resolve.solve.solve`): the
+    answer and the index client (its ``read`` names every page the solve used).  ``stack``:
+    what GPU/model flags prepared; ``begun``: the front door's started session (else
+    opened here), closed when this returns or raises."""
+    begun = begun or start(request, target, inputs, settings)
+    session, prefetcher, base, constraints = begun.session, begun.prefetcher, begun.base, begun.constraints
     stack = stack or gpu_setup.Stack()
-    requirements, origins, constraints = _parse_inputs(inputs, target)
-    session = Session.open(request, target, inputs, settings)
-    prerelease: Prerelease = request.prerelease or ("allow" if inputs.pre else DEFAULT_PRERELEASE)
-    prefetcher = Prefetcher(session.index, session.finder, session.metadata, target, session.pool.submit)
-    base = _open_base(request)
     try:
-        user_requirements, direct_candidates = _with_direct_references(requirements, base, session)
+        prerelease: Prerelease = request.prerelease or ("allow" if inputs.pre else DEFAULT_PRERELEASE)
+        user_requirements, direct_candidates = _with_direct_references(begun.requirements, base, session)
         for req in user_requirements:
             prefetcher.requirement(req, needed=True)
         knowledge, pinned_breaks = _active_knowledge(request, stack, user_requirements, constraints)
@@ -559,14 +421,14 @@ def solve_prepared(
         prefetcher.stopped = True
         session.close()
     # every input line, not the collapsed ones: each line's origin is a `# via` entry
-    origins = origins + ["installed"] * len(solved.base_requirements)
+    origins = begun.origins + ["installed"] * len(solved.base_requirements)
     packages = _locked_packages(
         solved.result, origins, user_requirements + solved.base_requirements, session.finder, hashed
     )
     packages = _with_effects(packages, rule_effects.notes(alternatives, packages))
     return _assemble(
         request, target, stack, session, base, knowledge, solved, packages,
-        pinned_breaks, hash_warnings, started,
+        pinned_breaks, hash_warnings, begun.at,
     ), session.index
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 from ftlock.errors import IndexError_, UsageError
 from ftlock.resolve import memo
@@ -22,6 +23,9 @@ from ftlock.resolve.request import fetch_policy, index_settings
 from ftlock.resolve.reqfile import InputLine, ParsedInputs, parse_file
 from ftlock.resolve.result import LockedPackage, Resolution, SolveRequest, SolveStats
 from ftlock.resolve.target import Target
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ftlock.index.settings import IndexSettings
 
 __all__ = [
     "LockedPackage",
@@ -79,6 +83,35 @@ def _uses_stack(request: SolveRequest) -> bool:
     )
 
 
+def _run_engine(
+    request: SolveRequest,
+    target: Target,
+    inputs: ParsedInputs,
+    stack: Any,
+    settings: IndexSettings,
+    on_progress: Callable[[int, str], None] | None,
+) -> tuple[Resolution, Any]:
+    """The solver's answer and the index client it read through.  The session opens and
+    starts fetching before the solver and the rules are imported and loaded, so that
+    loading overlaps the first round trips (:mod:`ftlock.resolve.session`)."""
+    from ftlock.resolve.session import start  # noqa: PLC0415 - not needed on a solve-cache hit
+
+    begun = start(request, target, inputs, settings)
+    try:
+        from ftlock.resolve.engine import solve_prepared  # noqa: PLC0415
+    except BaseException:  # pragma: no cover - a broken installation
+        begun.session.close()
+        raise
+    try:
+        return solve_prepared(request, target, inputs, stack, settings, on_progress, begun)
+    except IndexError_ as exc:
+        # a PyTorch index ftlock chose and cannot read: say why it was needed, and the ways out
+        told = stack.unreachable(str(exc)) if stack is not None else None
+        if told is None:
+            raise
+        raise type(exc)(told) from None
+
+
 def solve(request: SolveRequest, on_progress: Callable[[int, str], None] | None = None) -> Resolution:
     """Solve ``request``: from the solve cache when an identical solve's pages are all
     unchanged and fresh, else by running the solver (and storing its answer)."""
@@ -120,16 +153,7 @@ def solve(request: SolveRequest, on_progress: Callable[[int, str], None] | None 
             settings = settings.with_routes(stack.routes)
     if not inputs.requirements and request.base is None and request.base_python is None:
         raise UsageError("nothing to solve: give requirements as arguments or with -r FILE")
-    from ftlock.resolve.engine import solve_prepared
-
-    try:
-        resolution, index = solve_prepared(request, target, inputs, stack, settings, on_progress)
-    except IndexError_ as exc:
-        # a PyTorch index ftlock chose and cannot read: say why it was needed, and the ways out
-        told = stack.unreachable(str(exc)) if stack is not None else None
-        if told is None:
-            raise
-        raise type(exc)(told) from None
+    resolution, index = _run_engine(request, target, inputs, stack, settings, on_progress)
     if solves is not None and key is not None:
         # a copy: speculative requests still in flight may add pages while it is stored
         solves.put(key, resolution, index.pages_read())

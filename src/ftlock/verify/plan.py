@@ -156,7 +156,7 @@ def _lock_indexes(plan: LockPlan) -> tuple[str | None, tuple[str, ...]]:
 
 
 def _from_index(plan: LockPlan, machine: Target, cache_dir: Path | None, timeout: float) -> Download:
-    from ftlock.resolve.engine import Session
+    from ftlock.resolve.session import Session
     from ftlock.resolve.solve import SolveRequest
 
     out = Download(source="the index")
