@@ -466,16 +466,26 @@ def test_retry_after_accepts_seconds_and_http_dates():
 
 
 def test_every_transport_failure_httpx_raises_counts_as_transient():
-    import httpx
+    """What httpx called a TransportError (ftlock now drives httpcore, whose exceptions
+    those were) and a body that does not decode."""
+    import httpcore
 
     from ftlock.index.http import TRANSIENT_ERRORS
+    from ftlock.index.wire import DecodingError
 
     for exc in (
-        httpx.RemoteProtocolError("peer closed connection without sending complete message body"),
-        httpx.ReadError("reset"),
-        httpx.ReadTimeout("timed out"),
-        httpx.ConnectError("refused"),
-        httpx.DecodingError("bad gzip"),
+        httpcore.RemoteProtocolError("peer closed connection without sending complete message body"),
+        httpcore.LocalProtocolError("illegal header"),
+        httpcore.ReadError("reset"),
+        httpcore.WriteError("broken pipe"),
+        httpcore.ReadTimeout("timed out"),
+        httpcore.WriteTimeout("timed out"),
+        httpcore.ConnectTimeout("timed out"),
+        httpcore.PoolTimeout("timed out"),
+        httpcore.ConnectError("refused"),
+        httpcore.ProxyError("407 Proxy Authentication Required"),
+        httpcore.UnsupportedProtocol("Request URL has an unsupported protocol 'ftp://'."),
+        DecodingError("bad gzip"),
     ):
         assert isinstance(exc, TRANSIENT_ERRORS), exc
 

@@ -1,28 +1,40 @@
 """One HTTP session for a solve: TLS trust and proxies as pip would use them, bounded
 retries with back-off for transient failures, and ``file://`` URLs read from disk.
 
-Everything above this module sees :class:`Fetched` values and ftlock errors, never httpx
-exceptions, so messages stay one line and never leak credentials.
+Everything above this module sees :class:`Fetched` values and ftlock errors, never
+httpcore exceptions, so messages stay one line and never leak credentials.
+
+Requests go straight to httpcore's connection pools.  They went through ``httpx.Client``
+until that cost showed: on a cold solve (150-400 requests, CPU-bound on small machines)
+httpx's request and response objects cost about 0.25 ms of CPU per request on top of
+httpcore's 0.5 ms, and its import 15 ms.  What httpx added is kept, rule by rule, in
+:mod:`ftlock.index.wire` (URL normalization, proxies from the environment, gzip and
+deflate, cookies) and here (redirects, Basic auth, timeouts, connection limits).
 
 What counts as transient (retried ``retries`` times, waiting ``backoff`` seconds, doubling,
 with a little jitter; ``Retry-After`` is honoured up to :data:`MAX_RETRY_AFTER`):
 
 * statuses 429, 500, 502, 503, 504;
 * every transport failure: connection refused or reset, timeouts, a body cut short
-  (``Content-Length`` larger than what arrived: httpx's ``RemoteProtocolError``), a body
-  that fails to decode (broken gzip).
+  (``Content-Length`` larger than what arrived: httpcore's ``RemoteProtocolError``), a
+  body that fails to decode (broken gzip).
 
 Credentials: index credentials (from the index URLs, see :mod:`ftlock.index.settings`)
-and ``.netrc`` entries (``$NETRC`` or ``~/.netrc``, like pip) are sent per host.  URLs that
-carry ``user:password@`` have it moved into the request's auth before anything sees or
-logs the URL.
+and ``.netrc`` entries (``$NETRC`` or ``~/.netrc``, like pip) are sent per host, as Basic
+auth on the first request; a redirect that leaves the origin (scheme, host and port) drops
+them, except http->https on the default ports.  URLs that carry ``user:password@`` have it
+moved into the request's auth before anything sees or logs the URL.
 
 Plain ``http://`` is only used for loopback hosts and hosts the user allowed explicitly
 (``--allow-insecure-host``, pip's ``trusted-host``) — redirects and file links included.
+
+Redirects (301, 302, 303, 307, 308) are followed, at most :data:`MAX_REDIRECTS`; a
+relative ``Location`` is resolved against the URL that answered it.
 """
 
 from __future__ import annotations
 
+import base64
 import functools
 import hashlib
 import logging
@@ -34,26 +46,19 @@ import ssl
 import threading
 import time
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar, cast
 from urllib.parse import unquote, urlsplit
 
-import sys
-
-# httpx's own command-line client (httpx._main) pulls in rich, pygments and click at import,
-# about 45 ms of every cold start; ftlock never uses it, and httpx falls back to a stub
-# when it cannot be imported (a None entry in sys.modules makes that import fail).
-if "httpx" not in sys.modules:
-    # None in sys.modules blocks an import (documented); typeshed's stub allows modules only
-    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
-import httpcore  # noqa: E402
-import httpx  # noqa: E402
+import httpcore
 
 from ftlock._version import __version__
-from ftlock.errors import IndexResponseError, IndexUnreachable
+from ftlock.errors import IndexResponseError, IndexUnreachable, UsageError
 from ftlock._urls import is_secure_url, origin, redact, split_credentials
+from ftlock.index import wire
+from ftlock.index.wire import DecodingError, InvalidURL
 from ftlock.untrusted import (
     BODY_DEADLINE_TIMEOUTS,
     MAX_DIST_BYTES,
@@ -62,8 +67,23 @@ from ftlock.untrusted import (
 )
 
 TRANSIENT_STATUS = {429, 500, 502, 503, 504}
-#: Failures worth another try: the next attempt may well succeed.
-TRANSIENT_ERRORS: tuple[type[Exception], ...] = (httpx.TransportError, httpx.DecodingError)
+#: Failures worth another try: the next attempt may well succeed (what httpx called a
+#: ``TransportError``, and a body that does not decode).
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
+    httpcore.TimeoutException,  # connect, read, write, pool
+    httpcore.NetworkError,  # connect, read, write
+    httpcore.ProtocolError,  # remote (a body cut short), local
+    httpcore.ProxyError,
+    httpcore.UnsupportedProtocol,
+    DecodingError,
+)
+#: Redirects followed per request (httpx's default).
+MAX_REDIRECTS = 20
+_REDIRECTS = (301, 302, 303, 307, 308)
+#: A redirect's own body is read (so its connection is kept) up to this size, else dropped.
+_REDIRECT_BODY = 64 * 1024
+#: Idle connections are closed after this many seconds (httpx's default).
+_KEEPALIVE_EXPIRY = 5.0
 #: The longest ``Retry-After`` ftlock waits for; a longer one fails at once, saying so.
 MAX_RETRY_AFTER = 60.0
 #: Back-off base in seconds (doubled per attempt, capped at MAX_BACKOFF); the environment
@@ -175,11 +195,45 @@ class InsecureURL(IndexResponseError):
 
 
 class _InsecureRequest(Exception):
-    """Raised from the request hook: a plain-http request to a host nobody allowed."""
+    """Raised before a request is sent: a plain-http URL to a host nobody allowed."""
 
     def __init__(self, url: str) -> None:
         super().__init__(url)
         self.url = url
+
+
+class _TooManyRedirects(Exception):
+    """More than :data:`MAX_REDIRECTS` redirects: not retried."""
+
+
+class _Answer:
+    """The last response of a request (redirects followed): its URL, status and headers,
+    the body still to read from ``response``."""
+
+    __slots__ = ("url", "status", "reason", "headers", "response")
+
+    def __init__(
+        self, url: wire.URL, status: int, reason: str, headers: dict[str, str], response: httpcore.Response
+    ) -> None:
+        self.url = url
+        self.status = status
+        self.reason = reason
+        self.headers = headers
+        self.response = response
+
+    def chunks(self) -> Iterator[bytes]:
+        """The body, decoded (gzip, deflate) in pieces of at most :data:`wire.PIECE`."""
+        stream = cast(Iterable[bytes], self.response.stream)
+        decoder = wire.Decoder.for_header(self.headers.get("content-encoding"))
+        if decoder is None:
+            for chunk in stream:
+                if chunk:
+                    yield chunk
+            return
+        for chunk in stream:
+            if chunk:
+                yield from decoder.feed(chunk)
+        yield from decoder.flush()
 
 
 def _default_backoff() -> float:
@@ -242,33 +296,50 @@ class Http:
         self.requests = 0
         self.bytes = 0
         self._count_lock = threading.Lock()
-        self._client = httpx.Client(
-            verify=verify,
-            timeout=httpx.Timeout(timeout),
-            follow_redirects=True,
-            trust_env=True,
-            headers={"User-Agent": f"ftlock/{__version__}"},
-            limits=httpx.Limits(
-                max_connections=max_connections, max_keepalive_connections=max_connections
-            ),
-            event_hooks={"request": [self._refuse_insecure]},
-        )
+        self._closed = False
+        # httpx.Timeout(timeout): connect, read, write and pool waits alike
+        self._extensions = {"timeout": dict.fromkeys(("connect", "read", "write", "pool"), timeout)}
+        self._headers = [
+            ("Accept", "*/*"),
+            ("Accept-Encoding", wire.ACCEPT_ENCODING),
+            ("Connection", "keep-alive"),
+            ("User-Agent", f"ftlock/{__version__}"),
+        ]
+        self._cookies = wire.Cookies()
+        limits: dict[str, Any] = {  # httpx.Limits, as httpcore's pools take them
+            "max_connections": max_connections,
+            "max_keepalive_connections": max_connections,
+            "keepalive_expiry": _KEEPALIVE_EXPIRY,
+        }
         # direct connections (not those through a proxy) look each host up once
-        pool = getattr(getattr(self._client, "_transport", None), "_pool", None)
-        if type(pool) is httpcore.ConnectionPool:
-            pool._network_backend = _ResolveOnce()
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=verify, **limits, network_backend=_ResolveOnce()
+        )
+        # proxies from the environment (HTTP(S)_PROXY, ALL_PROXY, NO_PROXY), as httpx
+        # with trust_env: one pool per pattern; None is "no proxy", the direct pool
+        try:
+            self._routes = [
+                (pattern, None if proxy is None else _proxy_pool(proxy, verify, limits))
+                for pattern, proxy in wire.proxy_routes(wire.environment_proxies())
+            ]
+        except (ValueError, InvalidURL) as exc:  # the user's environment: one line, no traceback
+            raise UsageError(f"proxy settings (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY): {exc}") from None
 
     def close(self) -> None:
-        self._client.close()
+        self._closed = True
+        self._pool.close()
+        for _, pool in self._routes:
+            if pool is not None:
+                pool.close()
 
     # -- policy ----------------------------------------------------------------------------
-    def _refuse_insecure(self, request: httpx.Request) -> None:
+    def _refuse_insecure(self, url: wire.URL) -> None:
         """Runs before every request, redirects included."""
-        url = str(request.url)
-        if not is_secure_url(url, self.insecure_hosts):
-            raise _InsecureRequest(url)
+        text = str(url)
+        if not is_secure_url(text, self.insecure_hosts):
+            raise _InsecureRequest(text)
 
-    def _auth_for(self, url: str) -> tuple[str, str] | httpx._client.UseClientDefault:
+    def _auth_for(self, url: str) -> tuple[str, str] | None:
         parts = urlsplit(url)
         host = (parts.hostname or "").lower()
         if self._auth:
@@ -279,7 +350,7 @@ class Http:
             entry = self._netrc.authenticators(host)
             if entry is not None and entry[2] is not None:
                 return (entry[0] or "", entry[2])
-        return httpx.USE_CLIENT_DEFAULT
+        return None
 
     # -- GET -------------------------------------------------------------------------------
     def get(
@@ -328,7 +399,7 @@ class Http:
             sink.write(fetched.body)
             return fetched, sink
         # user:password@ in the URL (a direct reference) becomes this request's auth, so
-        # httpx never logs or re-sends it.
+        # it is never logged or re-sent.
         try:
             url, userinfo = split_credentials(url)
         except ValueError as exc:
@@ -340,11 +411,14 @@ class Http:
         for attempt in range(1, attempts + 1):
             sink = sink_type()
             try:
-                with self._client.stream("GET", url, headers=headers, auth=auth) as response:
-                    status = response.status_code
+                answer = self._open(url, headers, auth)
+                try:
+                    status = answer.status
                     retry = status in TRANSIENT_STATUS and attempt < attempts
                     if status in ok or not retry:
-                        self._read_body(response, sink, limit_for(status), shown, what)
+                        self._read_body(answer, sink, limit_for(status), shown, what)
+                finally:
+                    answer.response.close()
             except _InsecureRequest as exc:
                 sink.discard()
                 host = urlsplit(exc.url).hostname or "?"
@@ -360,7 +434,7 @@ class Http:
                     delay = self._sleep(delay)
                     continue
                 raise IndexUnreachable(_describe(exc, shown, attempt, self.timeout)) from None
-            except (httpx.HTTPError, httpx.InvalidURL) as exc:  # not worth retrying
+            except (InvalidURL, _TooManyRedirects) as exc:  # not worth retrying
                 sink.discard()
                 raise IndexUnreachable(f"cannot fetch {shown}: {_reason(exc)}") from None
             except BaseException:
@@ -371,11 +445,11 @@ class Http:
                 self.requests += 1
                 self.bytes += sink.size
             if status in TRANSIENT_STATUS:
-                wait = _retry_after(response.headers.get("retry-after"))
+                wait = _retry_after(answer.headers.get("retry-after"))
                 if wait is not None and wait > MAX_RETRY_AFTER:
                     sink.discard()
                     raise IndexResponseError(
-                        f"{shown}: HTTP {status} {response.reason_phrase}; the "
+                        f"{shown}: HTTP {status} {answer.reason}; the "
                         f"index asks to retry after {wait:.0f}s — try again later"
                     )
                 if attempt < attempts:
@@ -389,26 +463,104 @@ class Http:
                     continue
             if status not in ok:
                 sink.discard()
-                raise IndexResponseError(_status_message(response, shown, attempt))
-            fetched = Fetched(
-                redact(str(response.url)),
-                status,
-                {k.lower(): v for k, v in response.headers.items()},
-                b"",
-            )
+                raise IndexResponseError(_status_message(status, answer.reason, shown, attempt))
+            fetched = Fetched(redact(str(answer.url)), status, answer.headers, b"")
             return fetched, sink
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _read_body(
-        self, response: httpx.Response, sink: _Sink, limit: int, shown: str, what: str
-    ) -> None:
+    # -- one request, redirects followed (httpx's Client.send) ----------------------------
+    def _open(self, url: str, headers: dict[str, str], auth: tuple[str, str] | None) -> _Answer:
+        """Send GET ``url`` and follow redirects; the caller reads and closes the answer.
+
+        As httpx did: the ``Authorization`` header is set on the first request and kept
+        while redirects stay on its origin (or go from http to https on the default
+        ports); the caller's headers go along; cookies are kept per host."""
+        if self._closed:
+            raise RuntimeError("Cannot send a request, as the client has been closed.")
+        target = wire.parse_url(url)
+        if not target.is_absolute:  # httpx joined it to its empty base URL: a bare path,
+            # which httpcore refuses (UnsupportedProtocol, as for any other scheme)
+            target = wire.URL("", "", "", None, "/" + target.path.lstrip("/"), target.query, None)
+        given = {key.lower() for key in headers}
+        sent = [(key, value) for key, value in self._headers if key.lower() not in given]
+        sent += headers.items()
+        cookie = self._cookies.header(target, sent)
+        if cookie is not None:
+            sent.append(("Cookie", cookie))
+        if target.host:
+            sent.insert(0, ("Host", target.netloc))
+        if auth is not None:
+            token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+            _set(sent, "Authorization", f"Basic {token}")
+        redirects = 0
+        while True:
+            if redirects > MAX_REDIRECTS:
+                raise _TooManyRedirects("Exceeded maximum allowed redirects.")
+            self._refuse_insecure(target)
+            response = self._send(target, sent)
+            try:
+                reason = response.extensions.get("reason_phrase", b"")
+                answer = _Answer(
+                    target,
+                    response.status,
+                    reason.decode("ascii", errors="ignore") if isinstance(reason, bytes) else "",
+                    wire.decode_headers(response.headers),
+                    response,
+                )
+                self._cookies.extract(target, sent, response.headers)
+                if response.status not in _REDIRECTS or "location" not in answer.headers:
+                    return answer
+                following = _redirect_url(target, answer.headers["location"])
+                sent = self._redirect_headers(target, following, sent)
+                _drain(response)
+            except BaseException:
+                response.close()
+                raise
+            response.close()
+            target = following
+            redirects += 1
+
+    def _send(self, url: wire.URL, headers: list[tuple[str, str]]) -> httpcore.Response:
+        pool = self._pool
+        for pattern, proxy in self._routes:
+            if pattern.matches(url):
+                pool = proxy or self._pool
+                break
+        request = httpcore.Request(
+            b"GET",
+            httpcore.URL(
+                scheme=url.scheme.encode("ascii"),
+                host=url.host.encode("ascii"),
+                port=url.port,
+                target=url.target,
+            ),
+            headers=[(key.encode("ascii"), value.encode("utf-8")) for key, value in headers],
+            extensions=self._extensions,
+        )
+        return pool.handle_request(request)
+
+    def _redirect_headers(
+        self, url: wire.URL, following: wire.URL, headers: list[tuple[str, str]]
+    ) -> list[tuple[str, str]]:
+        """httpx's ``_redirect_headers``: credentials stay on their origin."""
+        headers = [(key, value) for key, value in headers if key.lower() != "cookie"]
+        if not following.same_origin(url):
+            if not _is_https_upgrade(url, following):
+                headers = [(key, value) for key, value in headers if key.lower() != "authorization"]
+            _set(headers, "Host", following.netloc)
+        cookie = self._cookies.header(following, headers)
+        if cookie is not None:
+            headers.append(("Cookie", cookie))
+        return headers
+
+    def _read_body(self, answer: _Answer, sink: _Sink, limit: int, shown: str, what: str) -> None:
         """Stream the (decoded) body into ``sink``: at most ``limit`` bytes, and all of it
         before the deadline — a body that trickles in for ever is cut off too."""
-        declared = _content_length(response.headers.get("content-length"))
-        if declared is not None and declared > limit and "content-encoding" not in response.headers:
+        declared = _content_length(answer.headers.get("content-length"))
+        if declared is not None and declared > limit and "content-encoding" not in answer.headers:
             raise ResponseTooLarge(_too_large(shown, what, limit))
         deadline = time.monotonic() + body_deadline(self.timeout, min(declared or 0, limit))
-        for chunk in response.iter_bytes():
+        for chunk in answer.chunks():
             if sink.size + len(chunk) > limit:
                 raise ResponseTooLarge(_too_large(shown, what, limit))
             sink.write(chunk)
@@ -510,13 +662,93 @@ class _ResolveOnce(httpcore.SyncBackend):
 
 @functools.lru_cache(maxsize=8)
 def _ssl_context(cert: str | None, env_file: str | None, env_dir: str | None) -> ssl.SSLContext:
-    """Trust as pip would: ``--cert``/``PIP_CERT`` when given, else what httpx trusts (the
+    """Trust as pip would: ``--cert``/``PIP_CERT`` when given, else what httpx trusted (the
     ``SSL_CERT_FILE``/``SSL_CERT_DIR`` environment, else certifi).  Loading a CA bundle
     takes tens of milliseconds, so one context per configuration is shared (SSLContext is
     safe to share between connections and threads)."""
     if cert:
         return ssl.create_default_context(cafile=cert)
-    return httpx.create_ssl_context(trust_env=True)
+    if env_file:
+        return ssl.create_default_context(cafile=env_file)
+    if env_dir:
+        return ssl.create_default_context(capath=env_dir)
+    import certifi  # noqa: PLC0415 - not needed when a bundle is given
+
+    return ssl.create_default_context(cafile=certifi.where())
+
+
+def _proxy_pool(proxy: wire.Proxy, ssl_context: ssl.SSLContext, limits: dict[str, Any]) -> httpcore.ConnectionPool:
+    """httpx's ``HTTPTransport(proxy=...)``: an HTTP(S) proxy (requests to https hosts
+    tunnel through CONNECT), or SOCKS where ``socksio`` is installed."""
+    url = httpcore.URL(
+        scheme=proxy.url.scheme.encode("ascii"),
+        host=proxy.url.host.encode("ascii"),
+        port=proxy.url.port,
+        target=proxy.url.target,
+    )
+    if proxy.url.scheme in ("http", "https"):
+        return httpcore.HTTPProxy(
+            proxy_url=url, proxy_auth=proxy.auth, ssl_context=ssl_context, **limits
+        )
+    import importlib.util  # noqa: PLC0415 - SOCKS proxies only
+
+    if importlib.util.find_spec("socksio") is None:  # httpcore's SOCKS support needs it
+        raise UsageError(
+            f"the SOCKS proxy {proxy.url} needs the 'socksio' package, which is not "
+            "installed: pip install socksio"
+        )
+    return httpcore.SOCKSProxy(
+        proxy_url=url, proxy_auth=proxy.auth, ssl_context=ssl_context, **limits
+    )
+
+
+def _redirect_url(url: wire.URL, location: str) -> wire.URL:
+    """httpx's ``_redirect_url``: ``Location`` resolved against the URL that answered."""
+    try:
+        following = wire.parse_url(location)
+    except InvalidURL as exc:  # the server's fault: like a broken answer, transient
+        raise httpcore.RemoteProtocolError(f"Invalid URL in location header: {exc}.") from None
+    if following.scheme and not following.host:  # "https:/path": the same host
+        following = following.copy_with(host=url.host)
+    if not following.is_absolute:
+        following = url.join(following)
+    if unquote(url.fragment or "") and not unquote(following.fragment or ""):
+        following = following.copy_with(fragment=unquote(url.fragment or ""))
+    return following
+
+
+def _is_https_upgrade(url: wire.URL, following: wire.URL) -> bool:
+    """http://host to https://host, both on their default ports: credentials go along."""
+    return (
+        url.host == following.host
+        and url.scheme == "http"
+        and url.default_port == 80
+        and following.scheme == "https"
+        and following.default_port == 443
+    )
+
+
+def _drain(response: httpcore.Response) -> None:
+    """Read a redirect's body so its connection can serve the next request; a large one
+    is left unread (closing the response then drops the connection)."""
+    read = 0
+    for chunk in cast(Iterable[bytes], response.stream):
+        read += len(chunk)
+        if read > _REDIRECT_BODY:
+            return
+
+
+def _set(headers: list[tuple[str, str]], name: str, value: str) -> None:
+    """httpx's ``Headers.__setitem__``: replace the first ``name`` header (dropping any
+    others), or add one at the end."""
+    wanted = name.lower()
+    found = [i for i, (key, _) in enumerate(headers) if key.lower() == wanted]
+    for i in reversed(found[1:]):
+        del headers[i]
+    if found:
+        headers[found[0]] = (name, value)
+    else:
+        headers.append((name, value))
 
 
 def _reason(exc: Exception) -> str:
@@ -526,20 +758,20 @@ def _reason(exc: Exception) -> str:
 
 def _describe(exc: Exception, shown: str, attempts: int, timeout: float) -> str:
     tries = f" ({attempts} attempts)" if attempts > 1 else ""
-    if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)):
+    if isinstance(exc, (httpcore.ConnectError, httpcore.ConnectTimeout)):
         return f"cannot reach {shown}: {_reason(exc)}{tries}"
-    if isinstance(exc, httpx.TimeoutException):
+    if isinstance(exc, httpcore.TimeoutException):
         return f"{shown}: no answer within --timeout {timeout:g}s{tries}"
-    if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)):
+    if isinstance(exc, (httpcore.RemoteProtocolError, httpcore.ReadError, httpcore.WriteError)):
         return f"{shown}: the connection broke off ({_reason(exc)}){tries}"
-    if isinstance(exc, httpx.DecodingError):
+    if isinstance(exc, DecodingError):
         return f"{shown}: the response could not be decoded ({_reason(exc)}){tries}"
     return f"cannot reach {shown}: {_reason(exc)}{tries}"
 
 
-def _status_message(response: httpx.Response, shown: str, attempts: int) -> str:
-    text = f"{shown}: HTTP {response.status_code} {response.reason_phrase}"
-    if response.status_code in (401, 403):
+def _status_message(status: int, reason: str, shown: str, attempts: int) -> str:
+    text = f"{shown}: HTTP {status} {reason}"
+    if status in (401, 403):
         text += " (give credentials in the index URL or in .netrc)"
     if attempts > 1:
         text += f" ({attempts} attempts)"

@@ -15,7 +15,6 @@ import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
-from urllib.request import url2pathname
 
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
@@ -98,6 +97,8 @@ class DirectResolver:
         parts = urlsplit(url)
         filename = unquote(parts.path.rsplit("/", 1)[-1])
         if parts.scheme == "file":
+            from urllib.request import url2pathname  # noqa: PLC0415 - 7 ms; file: references only
+
             path = Path(url2pathname(unquote(parts.path)))
             if path.is_dir():
                 if self.no_build:
