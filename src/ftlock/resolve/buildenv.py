@@ -51,7 +51,6 @@ from ftlock.index.http import Http
 from ftlock.index.client import IndexClient
 from ftlock.index.settings import IndexSettings
 from ftlock.distribution.metadata import MetadataFetcher
-from ftlock.distribution.pep517 import stop
 from ftlock.index.models import DistFile, Metadata
 from ftlock.resolve.provider import Provider
 from ftlock.resolve.target import PlatformTarget, PythonTarget, Target
@@ -198,7 +197,7 @@ class BuildEnvironments:
             if not self.closed:
                 self._running.add(process)
                 return
-        stop(process)
+        _stop(process)
 
     def finished(self, process: subprocess.Popen) -> None:
         with self._lock:
@@ -212,7 +211,7 @@ class BuildEnvironments:
             self.closed = True
             running, self._running = list(self._running), set()
         for process in running:
-            stop(process)
+            _stop(process)
         if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
@@ -318,3 +317,11 @@ class BuildEnvironments:
                 raise MetadataError(f"cannot create a build environment in {root}: {exc.strerror or exc}") from None
         return env
 
+
+def _stop(process: subprocess.Popen) -> None:
+    """:func:`ftlock.distribution.pep517.stop`, imported only once a build has run: the
+    PEP 517 runner (and tomllib) cost 3.5 ms of every solve's start-up, and most solves
+    build nothing."""
+    from ftlock.distribution.pep517 import stop  # noqa: PLC0415
+
+    stop(process)
