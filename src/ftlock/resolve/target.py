@@ -259,10 +259,11 @@ class Target:
         return {}
 
     def marker_holds(self, text: str, marker: Marker, extra: str = "") -> bool:
-        """Whether the marker of the requirement written ``text`` holds on the target with
-        ``extra``.  Memoised by that text: the same requirement strings recur across a
-        project's versions and between the prefetcher and the solver, and packaging's
-        evaluation costs tens of microseconds each time."""
+        """Whether ``marker`` holds on the target with ``extra``.  Memoised by ``text``,
+        which names the marker (the provider passes the marker's own text): the same
+        markers recur across a project's versions, across projects and between the
+        prefetcher and the solver, and packaging's evaluation costs tens of microseconds
+        each time."""
         key = (text, extra)
         found = self._marker_memo.get(key)
         if found is None:
