@@ -347,13 +347,23 @@ def test_cached_pages_belong_to_their_index(local_index, dists_dir, ftlock):
 
 
 # --------------------------------------------------------------------------------------
-# entries held in memory during the first seconds of a solve (Cache.hold)
+# entries written behind a solve by one thread (Cache.hold)
 # --------------------------------------------------------------------------------------
 
 
-def test_held_entries_are_read_back_before_they_are_written_and_written_by_flush(tmp_path):
+def test_entries_not_yet_written_are_read_from_memory_and_all_are_written_by_flush(tmp_path, monkeypatch):
+    import threading
+
     from ftlock.index.models import Metadata
 
+    release = threading.Event()
+    write_now = Cache._write_now
+
+    def slow_writer(self, path, chunks):  # type: ignore[no-untyped-def]
+        release.wait(10)
+        return write_now(self, path, chunks)
+
+    monkeypatch.setattr(Cache, "_write_now", slow_writer)
     cache = Cache(tmp_path)
     cache.hold()
     cache.put_metadata("a" * 64, Metadata("demo", "1.0", ("dep>1",)))
@@ -364,6 +374,7 @@ def test_held_entries_are_read_back_before_they_are_written_and_written_by_flush
     assert cache.get_metadata("a" * 64) == Metadata("demo", "1.0", ("dep>1",))
     assert cache.get_page("http://127.0.0.1:9/simple", "demo").body == b'{"files": []}'  # type: ignore[union-attr]
 
+    release.set()
     cache.flush()
 
     assert len(cache_files(tmp_path, "metadata")) == 1 and len(cache_files(tmp_path, "pages")) == 1
@@ -373,14 +384,23 @@ def test_held_entries_are_read_back_before_they_are_written_and_written_by_flush
     assert reread.get_page("http://127.0.0.1:9/simple", "demo").body == b'{"files": []}'  # type: ignore[union-attr]
 
 
-def test_a_hold_that_has_lasted_its_seconds_writes_everything_at_the_next_entry(tmp_path):
+def test_an_entry_rewritten_while_queued_ends_up_as_its_newest_version(tmp_path):
+    cache = Cache(tmp_path)
+    cache.hold()
+    for body in (b'{"files": [1]}', b'{"files": [2]}', b'{"files": [3]}'):
+        cache.put_page("http://127.0.0.1:9/simple", "demo", body, "u", "t")
+    cache.flush()
+
+    assert Cache(tmp_path).get_page("http://127.0.0.1:9/simple", "demo").body == b'{"files": [3]}'  # type: ignore[union-attr]
+    assert cache.put_page("http://127.0.0.1:9/simple", "demo", b"{}", "u", "t")[1] is not None  # at once after flush
+
+
+def test_without_write_behind_each_entry_is_written_at_once(tmp_path, monkeypatch):
     from ftlock.index.models import Metadata
 
+    monkeypatch.setenv("FTLOCK_CACHE_HOLD", "0")
     cache = Cache(tmp_path)
-    cache.hold(seconds=0.0)
+    cache.hold()
     cache.put_metadata("b" * 64, Metadata("one", "1.0"))
-    cache.put_metadata("c" * 64, Metadata("two", "1.0"))
 
-    assert len(cache_files(tmp_path, "metadata")) == 2
-    cache.put_metadata("d" * 64, Metadata("three", "1.0"))  # no longer held
-    assert len(cache_files(tmp_path, "metadata")) == 3
+    assert len(cache_files(tmp_path, "metadata")) == 1

@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import queue
 import tempfile
 import threading
 import time
@@ -40,16 +41,10 @@ CACHE_VERSION = "v3"
 _KINDS = frozenset({"metadata", "metadata-url", "pages", "solves"})
 TMP_PREFIX = ".tmp-"
 STALE_TMP = 3600.0
-#: how long a solve keeps cache entries in memory before writing them (see :class:`Cache`);
-#: the environment variable ``FTLOCK_CACHE_HOLD`` overrides it (0: write at once)
-HOLD_SECONDS = 3.0
-
-
-def _hold_seconds() -> float:
-    try:
-        return max(0.0, float(os.environ.get("FTLOCK_CACHE_HOLD", HOLD_SECONDS)))
-    except ValueError:
-        return HOLD_SECONDS
+#: ``FTLOCK_CACHE_HOLD=0`` makes a solve write each cache entry at once, in the thread that
+#: made it, instead of in the background (see :class:`Cache`)
+def _write_behind() -> bool:
+    return os.environ.get("FTLOCK_CACHE_HOLD", "").strip() not in ("0", "0.0")
 
 
 def default_cache_dir() -> Path:
@@ -99,13 +94,15 @@ class CachedPage:
 class Cache:
     """A directory of checksummed JSON entries; ``root=None`` disables caching.
 
-    During the first seconds of a solve, entries are held in memory and written when it
-    ends (:meth:`hold`, :meth:`flush`).  Writing them as they arrive made every pool thread
-    do file system calls, each of which hands the GIL over to the 15 others: a cold solve
-    of unsloth made 45,000 futex calls, against 25,000 without a cache.  Held entries are
-    read like written ones, so nothing is fetched twice.  A solve that runs longer than
-    the hold writes what it holds and then writes as it goes, so a run that is killed
-    loses at most those seconds of work.
+    During a solve, entries are written behind it by one thread (:meth:`hold`), and
+    :meth:`flush` waits for the last ones.  Writing them as they arrived made every pool
+    thread do file system calls, each of which hands the GIL over to the 15 others (a cold
+    solve of unsloth made 45,000 futex calls, against 25,000 without a cache); holding
+    them all until the solve ended put the whole write on its critical path instead
+    (27 MB for input A: 55-60 ms, 58 MB for D: 180-195 ms, most of it the kernel copying
+    the data).  One writer thread does that copying on the other core while the solver
+    runs.  Entries not yet written are read from memory like written ones, so nothing is
+    fetched twice; a run that is killed loses only the entries still queued.
     """
 
     def __init__(self, root: Path | None) -> None:
@@ -116,23 +113,44 @@ class Cache:
         self._held: dict[Path, tuple[bytes, ...]] | None = None
         self._held_lock = threading.Lock()
         self._shards: dict[Path, set[str]] = {}
-        self._hold_until = 0.0
+        self._queue: queue.SimpleQueue[Path | None] = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None
 
-    def hold(self, seconds: float | None = None) -> None:
-        """Keep entries in memory from now on, until :meth:`flush` or for ``seconds``
-        (default :data:`HOLD_SECONDS`)."""
-        seconds = _hold_seconds() if seconds is None else seconds
+    def hold(self) -> None:
+        """From now on, write entries in one background thread (kept in memory, and read
+        from there, until written) until :meth:`flush`; ``FTLOCK_CACHE_HOLD=0``: at once."""
+        if self.root is None or not _write_behind():
+            return
         with self._held_lock:
             if self._held is None:
                 self._held = {}
-                self._hold_until = time.monotonic() + seconds
+                self._writer = threading.Thread(target=self._drain, name="ftlock-cache-writer", daemon=True)
+                self._writer.start()
 
     def flush(self) -> None:
-        """Write the held entries and stop holding: later entries are written at once."""
+        """Wait for the entries written behind, write any left, and write at once from now on."""
+        with self._held_lock:
+            writer, self._writer = self._writer, None
+        if writer is not None:
+            self._queue.put(None)
+            writer.join()
         with self._held_lock:
             held, self._held = self._held, None
         for path, chunks in (held or {}).items():
             self._write_now(path, chunks)
+
+    def _drain(self) -> None:
+        """The writer: each queued entry, as it is when its turn comes (a newer version of
+        an entry replaces the older one in memory; the file ends up with the newest)."""
+        while (path := self._queue.get()) is not None:
+            with self._held_lock:
+                chunks = self._held.get(path) if self._held is not None else None
+            if chunks is None:
+                continue  # written already, or dropped
+            self._write_now(path, chunks)
+            with self._held_lock:
+                if self._held is not None and self._held.get(path) is chunks:
+                    del self._held[path]
 
     @staticmethod
     def _identity(path: Path) -> tuple[int, int, int] | None:
@@ -337,11 +355,8 @@ class Cache:
         with self._held_lock:
             if self._held is not None:
                 self._held[path] = chunks
-                if time.monotonic() < self._hold_until:
-                    return None
-        if self._held is not None:
-            self.flush()  # held long enough: write everything, and from now on at once
-            return self._identity(path)
+                self._queue.put(path)
+                return None
         return self._write_now(path, chunks)
 
     def _write_now(self, path: Path, chunks: tuple[bytes, ...]) -> tuple[int, int, int] | None:

@@ -64,7 +64,7 @@ class Session:
         settings = settings or index_settings(request, inputs or ParsedInputs())
         cache_root = None if request.no_cache else (request.cache_dir or default_cache_dir())
         cache = Cache(cache_root)
-        cache.hold()  # written when the solve ends, by one thread (see Cache.hold)
+        cache.hold()  # entries are written behind the solve by one thread (see Cache.hold)
         http = Http(
             cert=settings.cert,
             timeout=request.timeout,
