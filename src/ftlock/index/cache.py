@@ -41,9 +41,9 @@ CACHE_VERSION = "v3"
 _KINDS = frozenset({"metadata", "metadata-url", "pages", "solves"})
 TMP_PREFIX = ".tmp-"
 STALE_TMP = 3600.0
-#: ``FTLOCK_CACHE_HOLD=0`` makes a solve write each cache entry at once, in the thread that
-#: made it, instead of in the background (see :class:`Cache`)
 def _write_behind() -> bool:
+    """False when ``FTLOCK_CACHE_HOLD=0``: a solve then writes each cache entry at once, in
+    the thread that made it, instead of in the background (see :class:`Cache`)."""
     return os.environ.get("FTLOCK_CACHE_HOLD", "").strip() not in ("0", "0.0")
 
 

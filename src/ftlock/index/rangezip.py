@@ -96,21 +96,17 @@ class SparseRemoteFile(io.RawIOBase):
         """Fetch ``[start, end)`` in one request now, unless it is held already: a caller
         that knows exactly what it will read saves the read-behind guess."""
         start, end = max(0, start), min(self.length, end)
-        if start >= end or any(s <= start and end <= s + len(c) for s, c in self._chunks):
+        if start >= end or self._chunk_holding(start, end) is not None:
             return
         if end - start > RANGE_BUDGET - self.fetched:
             return  # the reads that follow raise TooLarge, as they would have
-        self.fetched += end - start
-        status, content_range, body = self._fetch(f"bytes={start}-{end - 1}")
-        match = _CONTENT_RANGE.match(content_range or "")
-        if status != 206 or not match or int(match.group(1)) != start or len(body) < end - start:
-            raise RangeNotSupported(body if status == 200 else None)
-        self._chunks.append((start, body))
+        self._request(start, end, end)
 
     def _range(self, start: int, end: int) -> bytes:
-        for chunk_start, chunk in self._chunks:
-            if chunk_start <= start and end <= chunk_start + len(chunk):
-                return chunk[start - chunk_start : end - chunk_start]
+        held = self._chunk_holding(start, end)
+        if held is not None:
+            chunk_start, chunk = held
+            return chunk[start - chunk_start : end - chunk_start]
         fetch_end = min(self.length, max(end, start + MIN_FETCH))
         # Read behind too: the first miss is the central directory, and METADATA sits just
         # before it, behind RECORD (about as long as the directory).  One request for both
@@ -122,16 +118,25 @@ class SparseRemoteFile(io.RawIOBase):
                 f"{RANGE_BUDGET >> 20} MiB of a wheel to find its metadata"
             )
         fetch_start = max(fetch_start, start - (RANGE_BUDGET - self.fetched - (fetch_end - start)))
-        self.fetched += fetch_end - fetch_start
-        status, content_range, body = self._fetch(f"bytes={fetch_start}-{fetch_end - 1}")
-        match = _CONTENT_RANGE.match(content_range or "")
-        if (
-            status != 206 or not match or int(match.group(1)) != fetch_start
-            or len(body) < end - fetch_start
-        ):
-            raise RangeNotSupported(body if status == 200 else None)
-        self._chunks.append((fetch_start, body))
+        body = self._request(fetch_start, fetch_end, end)
         return body[start - fetch_start : end - fetch_start]
+
+    def _chunk_holding(self, start: int, end: int) -> tuple[int, bytes] | None:
+        for chunk_start, chunk in self._chunks:
+            if chunk_start <= start and end <= chunk_start + len(chunk):
+                return chunk_start, chunk
+        return None
+
+    def _request(self, start: int, end: int, needed: int) -> bytes:
+        """Ask for ``[start, end)``; the answer must be a 206 starting at ``start`` and
+        reaching at least ``needed``, else the server does not do ranges (as it should)."""
+        self.fetched += end - start
+        status, content_range, body = self._fetch(f"bytes={start}-{end - 1}")
+        match = _CONTENT_RANGE.match(content_range or "")
+        if status != 206 or not match or int(match.group(1)) != start or len(body) < needed - start:
+            raise RangeNotSupported(body if status == 200 else None)
+        self._chunks.append((start, body))
+        return body
 
 
 # -- one member without parsing the whole directory ---------------------------------------

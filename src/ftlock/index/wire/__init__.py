@@ -14,12 +14,11 @@ proxies behave as they did.
 
 from ftlock.index.wire.cookies import Cookies
 from ftlock.index.wire.encoding import ACCEPT_ENCODING, PIECE, Decoder, DecodingError
-from ftlock.index.wire.headers import decode_headers, header_encoding
-from ftlock.index.wire.proxies import Pattern, Proxy, environment_proxies, proxy_routes
-from ftlock.index.wire.urls import URL, InvalidURL, display_host, parse_url
+from ftlock.index.wire.headers import decode_headers
+from ftlock.index.wire.proxies import Proxy, environment_proxies, proxy_routes
+from ftlock.index.wire.urls import URL, InvalidURL, parse_url
 
 __all__ = [
-    "ACCEPT_ENCODING", "PIECE", "URL", "Cookies", "Decoder", "DecodingError", "InvalidURL", "Pattern",
-    "Proxy", "decode_headers", "display_host", "environment_proxies", "header_encoding", "parse_url",
-    "proxy_routes",
+    "ACCEPT_ENCODING", "PIECE", "URL", "Cookies", "Decoder", "DecodingError", "InvalidURL", "Proxy",
+    "decode_headers", "environment_proxies", "parse_url", "proxy_routes",
 ]
