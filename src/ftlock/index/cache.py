@@ -23,10 +23,10 @@ hash, or are a page as the index sent it).  A process killed mid-write leaves at
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import queue
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -37,10 +37,14 @@ from ftlock._urls import redact
 from ftlock.index.models import Metadata
 from ftlock.untrusted import is_sha256
 
-CACHE_VERSION = "v3"
+CACHE_VERSION = "v4"  # v4: 16 shard folders per kind instead of 256
 _KINDS = frozenset({"metadata", "metadata-url", "pages", "solves"})
 TMP_PREFIX = ".tmp-"
 STALE_TMP = 3600.0
+_WRITER = f"{os.getpid()}-{os.urandom(4).hex()}"
+_WRITES = itertools.count()
+
+
 def _write_behind() -> bool:
     """False when ``FTLOCK_CACHE_HOLD=0``: a solve then writes each cache entry at once, in
     the thread that made it, instead of in the background (see :class:`Cache`)."""
@@ -187,12 +191,16 @@ class Cache:
 
     # -- low level -------------------------------------------------------------------------
     def _path(self, kind: str, key: str) -> Path:
-        """Entries live at ``kind/ab/abcd….json``; ``key`` must be a sha256 hex digest, so
-        nothing an index sends can name a path outside the cache."""
+        """Entries live at ``kind/a/abcd….json``; ``key`` must be a sha256 hex digest, so
+        nothing an index sends can name a path outside the cache.
+
+        16 shard folders, not 256: a cold solve writes a few hundred entries, and with 256
+        shards it made a folder for most of them (273 ``mkdir`` for input D), each as
+        costly as writing an entry on some file systems."""
         assert self.root is not None
         if not is_sha256(key) or kind not in _KINDS:
             raise ValueError(f"not a cache key: {key[:80]!r}")
-        return self.root / kind / key[:2] / f"{key}.json"
+        return self.root / kind / key[:1] / f"{key}.json"
 
     def read_entry(self, kind: str, key: str) -> dict | None:
         """A checksummed JSON entry, or None when missing or damaged (then deleted)."""
@@ -366,11 +374,15 @@ class Cache:
                 self._swept.add(path.parent)
                 path.parent.mkdir(parents=True, exist_ok=True)
                 _sweep(path.parent)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TMP_PREFIX)
-            with os.fdopen(fd, "wb") as fh:
-                fh.writelines(chunks)
-                fh.flush()
-                st = os.fstat(fh.fileno())
+            # unique to this process (pid and a random token: containers sharing a cache
+            # may reuse pids) and this write; O_EXCL in case it is not
+            tmp = str(path.parent / f"{TMP_PREFIX}{_WRITER}-{next(_WRITES)}")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
+            try:
+                _write_all(fd, chunks)
+                st = os.fstat(fd)
+            finally:
+                os.close(fd)
             os.replace(tmp, path)  # a rename keeps size and mtime: the identity holds
             return st.st_ino, st.st_size, st.st_mtime_ns
         except OSError:
@@ -378,6 +390,25 @@ class Cache:
             if tmp is not None:
                 self._drop(Path(tmp))
             return None
+
+
+def _write_all(fd: int, chunks: tuple[bytes, ...]) -> None:
+    """Write ``chunks`` in as few system calls as the OS allows (one ``writev`` for an
+    entry; each system call hands the GIL to the solver and back)."""
+    pending = [memoryview(chunk) for chunk in chunks if chunk]
+    while pending:
+        if hasattr(os, "writev"):
+            written = os.writev(fd, pending[:1024])
+        else:  # Windows
+            written = os.write(fd, pending[0])
+        while written and pending:
+            head = pending[0]
+            if written >= len(head):
+                written -= len(head)
+                pending.pop(0)
+            else:
+                pending[0] = head[written:]
+                written = 0
 
 
 def _sweep(directory: Path) -> None:
