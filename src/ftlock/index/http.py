@@ -58,6 +58,7 @@ from ftlock._version import __version__
 from ftlock.errors import IndexResponseError, IndexUnreachable, UsageError
 from ftlock._urls import is_secure_url, origin, redact, split_credentials
 from ftlock.index import wire
+from ftlock.index.connections import DirectPool
 from ftlock.index.wire import DecodingError, InvalidURL
 from ftlock.untrusted import (
     BODY_DEADLINE_TIMEOUTS,
@@ -312,8 +313,11 @@ class Http:
             "keepalive_expiry": _KEEPALIVE_EXPIRY,
         }
         # direct connections (not those through a proxy) look each host up once
-        self._pool = httpcore.ConnectionPool(
-            ssl_context=verify, **limits, network_backend=_ResolveOnce()
+        self._pool: DirectPool | httpcore.ConnectionPool = DirectPool(
+            ssl_context=verify,
+            max_connections=max_connections,
+            keepalive_expiry=_KEEPALIVE_EXPIRY,
+            network_backend=_ResolveOnce(),
         )
         # proxies from the environment (HTTP(S)_PROXY, ALL_PROXY, NO_PROXY), as httpx
         # with trust_env: one pool per pattern; None is "no proxy", the direct pool
