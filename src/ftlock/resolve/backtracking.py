@@ -31,7 +31,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from resolvelib import BaseReporter, Resolver
+from resolvelib import BaseReporter
+from resolvelib.resolvers.resolution import Resolution, _build_result
 
 from ftlock.resolve.candidates import PYTHON, Requirement
 
@@ -168,12 +169,51 @@ class BacktrackReporter(BaseReporter):
             raise Restart(candidate.identifier)
 
 
+class _Resolution(Resolution):
+    """resolvelib's resolution with its two per-round scans made cheap, same answers.
+
+    Every round resolvelib checks each decided package's pin against every requirement
+    on it (twice), and asks the provider for the preference of every undecided one:
+    quadratic in the packages of a solve, about 50,000 pin checks and 9,000 preferences
+    for a 190-package lock, 15% of its CPU.  A pin check depends only on the criterion
+    and the pin, both immutable objects that resolvelib replaces when they change, so its
+    answer is kept per identifier until either is replaced.  Preferences go to the
+    provider with the criterion's information list itself (:meth:`Provider.preference`),
+    so the provider can keep what does not change with it."""
+
+    def __init__(self, provider: Any, reporter: Any) -> None:
+        super().__init__(provider, reporter)
+        self._pin_checks: dict[Any, tuple[Any, Any, bool]] = {}
+        self._preference = getattr(provider, "preference", None)
+
+    def _is_current_pin_satisfying(self, name: Any, criterion: Any) -> bool:
+        pin = self.state.mapping.get(name)
+        if pin is None:
+            return False
+        seen = self._pin_checks.get(name)
+        if seen is not None and seen[0] is criterion and seen[1] is pin:
+            return seen[2]
+        satisfied = all(
+            self._p.is_satisfied_by(requirement=r, candidate=pin) for r in criterion.iter_requirement()
+        )
+        self._pin_checks[name] = (criterion, pin, satisfied)  # holds both: ids never reused
+        return satisfied
+
+    def _get_preference(self, name: Any) -> Any:
+        if self._preference is None:
+            return super()._get_preference(name)
+        return self._preference(name, self.state.criteria[name].information)
+
+
 def resolve(
     provider: Any, reporter: BacktrackReporter, requirements: Sequence[Any], max_rounds: int
 ) -> Any:
-    """resolvelib's answer for ``requirements``, starting over whenever the reporter asks."""
+    """resolvelib's answer for ``requirements``, starting over whenever the reporter asks.
+
+    ``Resolver.resolve`` with :class:`_Resolution` in place of resolvelib's own."""
     while True:
         try:
-            return Resolver(provider, reporter).resolve(requirements, max_rounds=max_rounds)
+            state = _Resolution(provider, reporter).resolve(requirements, max_rounds=max_rounds)
+            return _build_result(state)
         except Restart:
             continue

@@ -23,7 +23,7 @@ import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any, NamedTuple, Union
 
 from packaging.markers import InvalidMarker, Marker
 from packaging.requirements import InvalidRequirement
@@ -59,6 +59,17 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Dependencies", "Prerelease", "Provider", "parse_requirement", "target_dependencies", "target_requirements"]
 
 AnyCandidate = Union[Candidate, PythonCandidate]
+
+
+class _PreferenceFacts(NamedTuple):
+    """What :meth:`Provider.preference` reads from a criterion's information list."""
+
+    only_rules: bool  # every requirement comes from a knowledge rule
+    direct: bool  # some requirement names a URL
+    pinned: bool  # some requirement pins one version
+    bounded: bool  # some requirement has an upper bound
+    from_root: bool  # the user asked for it
+    parents: tuple[str, ...]  # the identifiers that require it
 
 
 @dataclass(frozen=True)
@@ -190,6 +201,7 @@ class Provider(AbstractProvider):
         self._user_order = {r.identifier: i for i, r in enumerate(user_requirements)}
         self._user_order.update({r.name: i for i, r in enumerate(user_requirements)})
         self._depth: dict[str, float] = {r.identifier: 1.0 for r in user_requirements}
+        self._preferences: dict[str, tuple[list[Any], _PreferenceFacts]] = {}
         self.direct: dict[str, Candidate] = {}  # name -> candidate of a direct reference
         self.required_by: dict[str, str] = {}  # first asker of each name, for explanations
         # every (requirement, parent) seen per identifier, so an explanation can say who
@@ -234,27 +246,43 @@ class Provider(AbstractProvider):
         information: Mapping[str, Iterable[Any]],
         backtrack_causes: Sequence[Any],
     ) -> Any:
-        infos = list(information[identifier])
-        reqs = [i.requirement for i in infos]
-        only_rules = all(getattr(r, "optional", False) for r in reqs)
-        direct = any(getattr(r, "url", None) for r in reqs)
-        pinned = any(getattr(r, "pins_exactly", False) for r in reqs)
-        bounded = any(getattr(r, "upper_bounded", False) for r in reqs)
-        depth = math.inf
-        for info in infos:
-            if info.parent is None:
-                depth = 1.0
-                break
-            depth = min(depth, self._depth.get(info.parent.identifier, math.inf) + 1)
+        return self.preference(identifier, list(information[identifier]))
+
+    def preference(self, identifier: str, infos: list[Any]) -> Any:
+        """:meth:`get_preference` from the criterion's ``information`` list.
+
+        resolvelib asks for every undecided package in every round; what follows from the
+        list alone (the requirements' kinds, the parents) is kept with the list, which
+        resolvelib replaces rather than changes.  The depth is worked out each time: it
+        depends on the parents' depths, which fall as the solve finds shorter paths."""
+        seen = self._preferences.get(identifier)
+        if seen is not None and seen[0] is infos:
+            facts = seen[1]
+        else:
+            reqs = [i.requirement for i in infos]
+            facts = _PreferenceFacts(
+                only_rules=all(getattr(r, "optional", False) for r in reqs),
+                direct=any(getattr(r, "url", None) for r in reqs),
+                pinned=any(getattr(r, "pins_exactly", False) for r in reqs),
+                bounded=any(getattr(r, "upper_bounded", False) for r in reqs),
+                from_root=any(i.parent is None for i in infos),
+                parents=tuple(dict.fromkeys(i.parent.identifier for i in infos if i.parent is not None)),
+            )
+            self._preferences[identifier] = (infos, facts)
+        if facts.from_root:
+            depth = 1.0
+        else:
+            known = self._depth
+            depth = min((known.get(parent, math.inf) for parent in facts.parents), default=math.inf) + 1
         self._depth[identifier] = min(self._depth.get(identifier, math.inf), depth)
         return (
-            only_rules,  # decided last, after every real requirement had its chance
+            facts.only_rules,  # decided last, after every real requirement had its chance
             identifier in self.conflicts.demoted,  # after the packages they kept blocking
-            not direct,
-            not pinned,
+            not facts.direct,
+            not facts.pinned,
             # before depth and the user's order: ``torch<2.2`` listed late must still be
             # decided before an unbounded sibling pins numpy 2 (issue 14, item 7)
-            not bounded,
+            not facts.bounded,
             depth,
             self._user_order.get(identifier, math.inf),
             identifier,
