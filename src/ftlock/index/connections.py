@@ -34,7 +34,11 @@ class _Stream:
         self._done = done
 
     def __iter__(self) -> Iterator[bytes]:
-        yield from self._stream
+        try:
+            yield from self._stream
+        except BaseException:
+            self.close()  # a broken body frees its slot at once, as httpcore's pool does
+            raise
 
     def close(self) -> None:
         done, self._done = self._done, None
