@@ -15,6 +15,7 @@ built as ``Http._send`` builds them.
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -24,7 +25,9 @@ from typing import Any, cast
 import httpcore
 import pytest
 
+from ftlock.errors import UsageError
 from ftlock.index.connections import DirectPool
+from ftlock.index.http import Http, _Trust
 from tests.support.hostile import Answer, HostileIndex, endless
 
 #: seconds a test waits for the server to notice something; never reached when all is well
@@ -438,3 +441,43 @@ def test_requests_after_close_are_served_on_connections_that_are_not_kept(server
     assert fetch(pool, request(server.port, pool=0.2)) == (200, b"hello")
     assert server.connections.wait_open(0)
     assert server.connections.accepted == 2
+
+
+# --------------------------------------------------------------------------------------
+# TLS trust: asked for only by https connections, loaded once, failing in one line
+# --------------------------------------------------------------------------------------
+
+
+def test_plain_http_requests_never_ask_for_the_tls_context(server, pools):
+    asked: list[int] = []
+    pool = pools(ssl_context=lambda: asked.append(1) or ssl.create_default_context())
+    assert fetch(pool, request(server.port)) == (200, b"hello")
+    assert asked == []
+
+
+def test_an_https_connection_asks_for_the_tls_context(server, pools):
+    asked: list[int] = []
+    pool = pools(ssl_context=lambda: asked.append(1) or ssl.create_default_context())
+    with pytest.raises(httpcore.ConnectError):  # the local server speaks no TLS
+        pool.handle_request(request(server.port, scheme=b"https"))
+    assert asked == [1]
+    assert_slots_free(pool, server, 1)
+
+
+def test_a_solve_against_plain_http_loads_no_ca_certificates(server):
+    http = Http(load_trust=False, retries=0)
+    try:
+        assert http.get(f"http://127.0.0.1:{server.port}/").body == b"hello"
+        assert http._trust._loader is None
+    finally:
+        http.close()
+
+
+def test_ca_certificates_that_cannot_be_loaded_are_a_one_line_usage_error(tmp_path):
+    broken = tmp_path / "ca.pem"
+    broken.write_text("-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n")
+    trust = _Trust(None, str(broken), None)
+    with pytest.raises(UsageError) as failed:
+        trust.get()
+    assert str(failed.value).startswith(f"cannot load CA certificates from {broken}: ")
+    assert "\n" not in str(failed.value)

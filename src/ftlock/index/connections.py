@@ -10,6 +10,9 @@ connection to its origin, checks only that one, and puts it back when its respon
 closed.  Connections are httpcore's own (``httpcore.HTTPConnection``): the HTTP/1.1
 protocol, TLS and timeouts are unchanged.
 
+The TLS context is asked for (``ssl_context()``) only when an https connection is
+made, so that a solve against a plain-http index never loads CA certificates.
+
 What the pool also did is kept: at most ``max_connections`` requests in flight (a caller
 waits up to the request's ``pool`` timeout, then ``httpcore.PoolTimeout``), idle
 connections closed once ``keepalive_expiry`` seconds old or dropped by the server, and a
@@ -20,7 +23,7 @@ from __future__ import annotations
 
 import ssl
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpcore
@@ -56,7 +59,7 @@ class DirectPool:
 
     def __init__(
         self,
-        ssl_context: ssl.SSLContext | None = None,
+        ssl_context: Callable[[], ssl.SSLContext] | None = None,
         max_connections: int = 24,
         keepalive_expiry: float | None = None,
         network_backend: httpcore.NetworkBackend | None = None,
@@ -116,7 +119,7 @@ class DirectPool:
             if connection is None:
                 return httpcore.HTTPConnection(
                     origin=origin,
-                    ssl_context=self._ssl_context,
+                    ssl_context=self._ssl_context() if origin.scheme == b"https" and self._ssl_context else None,
                     keepalive_expiry=self._keepalive_expiry,
                     network_backend=self._backend,
                 )

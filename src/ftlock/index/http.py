@@ -280,12 +280,18 @@ class Http:
         insecure_hosts: tuple[str, ...] = (),
         backoff: float | None = None,
         use_netrc: bool = True,
+        load_trust: bool = True,
     ) -> None:
-        verify = _ssl_context(
+        """``load_trust``: start loading the CA certificates at once, in the background
+        (tens of milliseconds, without the GIL); False (every index is plain http or a
+        file) loads them when a first https connection needs them."""
+        self._trust = _Trust(
             cert if cert and Path(cert).exists() else None,
             os.environ.get("SSL_CERT_FILE"),
             os.environ.get("SSL_CERT_DIR"),
         )
+        if load_trust:
+            self._trust.start()
         self.timeout = timeout
         self.retries = max(0, retries)
         self.backoff = _default_backoff() if backoff is None else max(0.0, backoff)
@@ -314,7 +320,7 @@ class Http:
         }
         # direct connections (not those through a proxy) look each host up once
         self._pool: DirectPool | httpcore.ConnectionPool = DirectPool(
-            ssl_context=verify,
+            ssl_context=self._trust.get,
             max_connections=max_connections,
             keepalive_expiry=_KEEPALIVE_EXPIRY,
             network_backend=_ResolveOnce(),
@@ -323,7 +329,7 @@ class Http:
         # with trust_env: one pool per pattern; None is "no proxy", the direct pool
         try:
             self._routes = [
-                (pattern, None if proxy is None else _proxy_pool(proxy, verify, limits))
+                (pattern, None if proxy is None else _proxy_pool(proxy, self._trust.get(), limits))
                 for pattern, proxy in wire.proxy_routes(wire.environment_proxies())
             ]
         except (ValueError, InvalidURL) as exc:  # the user's environment: one line, no traceback
@@ -662,6 +668,43 @@ class _ResolveOnce(httpcore.SyncBackend):
                 found = list(dict.fromkeys(str(info[4][0]) for info in infos)) or [host]
                 self._addresses[key] = found
             return found
+
+
+class _Trust:
+    """The TLS context, its CA certificates loaded once, in a thread of its own.
+
+    Loading a CA bundle costs 20-35 ms of CPU, in OpenSSL with the GIL released: started
+    with the solve, it is ready before the first https connection; a solve that only
+    talks plain http to a loopback or allowed host never loads it.  A bundle that cannot
+    be loaded is a one-line error where the first https connection needs it."""
+
+    def __init__(self, cert: str | None, env_file: str | None, env_dir: str | None) -> None:
+        self._where = (cert, env_file, env_dir)
+        self._lock = threading.Lock()
+        self._loader: threading.Thread | None = None
+        self._context: ssl.SSLContext | None = None
+        self._error: str | None = None
+
+    def start(self) -> None:
+        with self._lock:
+            if self._loader is None:
+                self._loader = threading.Thread(target=self._load, name="ftlock-tls-trust", daemon=True)
+                self._loader.start()
+
+    def _load(self) -> None:
+        try:
+            self._context = _ssl_context(*self._where)
+        except (OSError, ssl.SSLError, ValueError) as exc:
+            shown = next((w for w in self._where if w), "the certifi bundle")
+            self._error = f"cannot load CA certificates from {shown}: {_reason(exc)}"
+
+    def get(self) -> ssl.SSLContext:
+        self.start()
+        assert self._loader is not None
+        self._loader.join()
+        if self._context is None:
+            raise UsageError(self._error or "cannot load CA certificates")
+        return self._context
 
 
 @functools.lru_cache(maxsize=8)

@@ -72,6 +72,9 @@ class Session:
             max_connections=request.concurrency,
             credentials=settings.credentials,
             insecure_hosts=settings.insecure_hosts,
+            # plain-http indexes (a local mirror) load CA certificates only if a file or
+            # redirect leads to https
+            load_trust=any(not url.startswith(("http:", "file:")) for url in settings.all_urls),
         )
         pool = ThreadPoolExecutor(max_workers=request.concurrency, thread_name_prefix="ftlock")
         policy = fetch_policy(request)
