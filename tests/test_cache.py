@@ -14,6 +14,7 @@ import pytest
 
 from ftlock.index.cache import Cache
 from tests.support.dists import BACKEND_LOG_ENV, build_sdist, build_wheel, sha256_file
+from tests.support import entrydb
 from tests.support.cli import error_line
 
 
@@ -220,17 +221,18 @@ def test_corrupted_metadata_entry_is_detected_and_refetched(
     before = (tmp_path / "one.txt").read_bytes()
     assert first.exit_code == 0, first.stderr
     # PEP 658 metadata is stored under the file's URL and claimed hash (test_cache_safety)
+    # (metadata entries live in the cache's SQLite file, one row each)
     key = Cache.url_key(app_index.file_url(LIB), app_index.get_file(LIB).sha256)
-    entry = next(p for p in cache_files(cache_dir, "metadata-url") if key in p.name)
-    raw = entry.read_bytes()
+    raw = entrydb.rows(cache_dir, "metadata-url")[("metadata-url", key)]
     if damage == "truncate":
-        entry.write_bytes(raw[: len(raw) // 2])
+        damaged = raw[: len(raw) // 2]
     elif damage == "garble":
         # keep the length and the checksum line; flip bytes inside the payload
         cut = raw.index(b"\n") + 1 + (len(raw) - raw.index(b"\n")) // 2
-        entry.write_bytes(raw[:cut] + b"X" * 4 + raw[cut + 4 :])
+        damaged = raw[:cut] + b"X" * 4 + raw[cut + 4 :]
     else:
-        entry.write_bytes(b"")
+        damaged = b""
+    entrydb.replace(cache_dir, "metadata-url", key, damaged)
     app_index.clear_log()
 
     # the solver must run (an identical solve is otherwise answered from the solve cache)
@@ -377,7 +379,7 @@ def test_entries_not_yet_written_are_read_from_memory_and_all_are_written_by_flu
     release.set()
     cache.flush()
 
-    assert len(cache_files(tmp_path, "metadata")) == 1 and len(cache_files(tmp_path, "pages")) == 1
+    assert len(entrydb.rows(tmp_path, "metadata")) == 1 and len(cache_files(tmp_path, "pages")) == 1
     assert cache.page_identity("http://127.0.0.1:9/simple", "demo") is not None
     reread = Cache(tmp_path)
     assert reread.get_metadata("a" * 64) == Metadata("demo", "1.0", ("dep>1",))
@@ -403,4 +405,4 @@ def test_without_write_behind_each_entry_is_written_at_once(tmp_path, monkeypatc
     cache.hold()
     cache.put_metadata("b" * 64, Metadata("one", "1.0"))
 
-    assert len(cache_files(tmp_path, "metadata")) == 1
+    assert len(entrydb.rows(tmp_path, "metadata")) == 1

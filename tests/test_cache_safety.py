@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 
 from ftlock.index.cache import Cache
+from tests.support import entrydb
 from tests.support.dists import build_wheel
 from tests.support.faults import FaultProxy
 from tests.support.locks import pinned as pins
@@ -103,8 +104,8 @@ def test_an_intact_metadata_entry_that_is_not_metadata_is_dropped_and_refetched(
     wheel = chain_index.get_file("p3-1.1-py3-none-any.whl")
     assert wheel is not None
     key = Cache.url_key(chain_index.file_url(wheel.filename), wheel.sha256)
-    entry = next(p for p in cache_entries(tmp_path / "cache") if p.stem == key)
-    entry.write_bytes(hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload)
+    assert ("metadata-url", key) in entrydb.rows(tmp_path / "cache")
+    entrydb.replace(tmp_path / "cache", "metadata-url", key, hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload)
     chain_index.clear_log()
 
     # the solver must run (an identical solve is otherwise answered from the solve cache)
@@ -147,7 +148,9 @@ def test_a_cache_entry_torn_by_a_crash_is_refetched(chain_index, ftlock, tmp_pat
     first = ftlock("solve", "app", index=chain_index)
     assert first.exit_code == 0, first.stderr
     entries = cache_entries(tmp_path / "cache")
-    for entry in entries:
+    metadata = entrydb.rows(tmp_path / "cache")  # one SQLite file holds them all
+    assert metadata
+    for entry in entries:  # the pages, the solve-cache entry and the SQLite file
         raw = entry.read_bytes()
         entry.write_bytes(raw[: len(raw) // 3])
     chain_index.clear_log()
@@ -157,8 +160,10 @@ def test_a_cache_entry_torn_by_a_crash_is_refetched(chain_index, ftlock, tmp_pat
     assert second.exit_code == 0, second.stderr
     assert second.lock == first.lock
     # every page and metadata entry fetched once more; the torn solve-cache entry is
-    # dropped, so the solver ran
-    assert chain_index.count() == len([e for e in entries if "solves" not in e.parts])
+    # dropped, so the solver ran; the torn database was started afresh
+    pages = [e for e in entries if "pages" in e.parts]
+    assert chain_index.count() == len(pages) + len(metadata)
+    assert entrydb.rows(tmp_path / "cache") == metadata
 
 
 # --------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ import pytest
 
 from ftlock.distribution.metadata import extract_archive
 from ftlock.errors import MetadataError
+from tests.support import entrydb
 from tests.support.dists import build_wheel
 from tests.support.locks import pinned as pins
 
@@ -233,12 +234,12 @@ def test_a_cache_entry_edited_into_other_valid_json_is_detected_by_its_checksum(
     first = ftlock("solve", "app", index=index)
     assert first.exit_code == 0, first.stderr
     edited = 0
-    for entry in (tmp_path / "cache").rglob("*.json"):
-        checksum, _, blob = entry.read_bytes().partition(b"\n")
+    for (kind, key), stored in entrydb.rows(tmp_path / "cache").items():  # metadata entries
+        checksum, _, blob = stored.partition(b"\n")
         data = json.loads(blob)
         if isinstance(data, dict) and data.get("name") == "app":
             data["requires_dist"] = ["evil-helper"]  # still valid JSON, checksum now stale
-            entry.write_bytes(checksum + b"\n" + json.dumps(data).encode())
+            entrydb.replace(tmp_path / "cache", kind, key, checksum + b"\n" + json.dumps(data).encode())
             edited += 1
     assert edited == 1
 

@@ -34,11 +34,14 @@ from datetime import datetime
 from pathlib import Path
 
 from ftlock._urls import redact
+from ftlock.index.entrydb import EntryDB
 from ftlock.index.models import Metadata
 from ftlock.untrusted import is_sha256
 
 CACHE_VERSION = "v4"  # v4: 16 shard folders per kind instead of 256
 _KINDS = frozenset({"metadata", "metadata-url", "pages", "solves"})
+#: kinds kept in one SQLite file (ftlock.index.entrydb), not a file each: small, immutable
+_DB_KINDS = frozenset({"metadata", "metadata-url"})
 TMP_PREFIX = ".tmp-"
 STALE_TMP = 3600.0
 _WRITER = f"{os.getpid()}-{os.urandom(4).hex()}"
@@ -119,6 +122,7 @@ class Cache:
         self._shards: dict[Path, set[str]] = {}
         self._queue: queue.SimpleQueue[Path | None] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
+        self._db = EntryDB(self.root / "entries.sqlite") if self.root is not None else None
 
     def hold(self) -> None:
         """From now on, write entries in one background thread (kept in memory, and read
@@ -140,13 +144,20 @@ class Cache:
             writer.join()
         with self._held_lock:
             held, self._held = self._held, None
+        rows = [(path.parent.parent.name, path.stem, b"".join(chunks))
+                for path, chunks in (held or {}).items() if _in_db(path)]
+        if rows and self._db is not None:
+            self._db.put_many(rows)  # one transaction for the whole solve's metadata
         for path, chunks in (held or {}).items():
-            self._write_now(path, chunks)
+            if not _in_db(path):
+                self._write_now(path, chunks)
 
     def _drain(self) -> None:
         """The writer: each queued entry, as it is when its turn comes (a newer version of
         an entry replaces the older one in memory; the file ends up with the newest)."""
         while (path := self._queue.get()) is not None:
+            if _in_db(path):
+                continue  # held until flush: all in one transaction
             with self._held_lock:
                 chunks = self._held.get(path) if self._held is not None else None
             if chunks is None:
@@ -209,9 +220,17 @@ class Cache:
         path = self._path(kind, key)
         try:
             held = self._held_bytes(path)
-            if held is None and not self._may_exist(path):
+            if held is not None:
+                raw = b"".join(held)
+            elif kind in _DB_KINDS:
+                found = self._db.get(kind, key) if self._db is not None else None
+                if found is None:
+                    return None
+                raw = found
+            elif not self._may_exist(path):
                 return None
-            raw = b"".join(held) if held is not None else path.read_bytes()
+            else:
+                raw = path.read_bytes()
             checksum, _, blob = raw.partition(b"\n")
             if hashlib.sha256(blob).hexdigest().encode() != checksum:
                 raise ValueError("checksum mismatch")
@@ -227,6 +246,10 @@ class Cache:
         with self._held_lock:
             if self._held is not None:
                 self._held.pop(path, None)
+        if _in_db(path):
+            if self._db is not None:
+                self._db.delete(path.parent.parent.name, path.stem)
+            return
         try:
             path.unlink()
         except OSError:
@@ -368,6 +391,10 @@ class Cache:
         return self._write_now(path, chunks)
 
     def _write_now(self, path: Path, chunks: tuple[bytes, ...]) -> tuple[int, int, int] | None:
+        if _in_db(path):
+            if self._db is not None:
+                self._db.put_many([(path.parent.parent.name, path.stem, b"".join(chunks))])
+            return None
         tmp = None
         try:
             if path.parent not in self._swept:
@@ -390,6 +417,12 @@ class Cache:
             if tmp is not None:
                 self._drop(Path(tmp))
             return None
+
+
+def _in_db(path: Path) -> bool:
+    """Whether the entry at ``path`` (as :meth:`Cache._path` names it) lives in the
+    SQLite file rather than at that path."""
+    return path.parent.parent.name in _DB_KINDS
 
 
 def _write_all(fd: int, chunks: tuple[bytes, ...]) -> None:
