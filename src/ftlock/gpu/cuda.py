@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Literal
 
 from packaging.version import Version
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
+import msgspec
 
 from ftlock.errors import UsageError
-from ftlock._toml import tomllib
+from ftlock.gpu._catalog import Entry, Sources, load
 
 
 CATALOG = Path(__file__).parent / "catalog" / "cuda.toml"
@@ -50,9 +50,7 @@ def _cuda_version(value: str) -> Version:
     return Version(f"{version.major}.{version.minor}")
 
 
-class Toolkit(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class Toolkit(Entry, frozen=True):
     cuda: str
     driver: str
 
@@ -65,34 +63,23 @@ class Toolkit(BaseModel):
         return parse_driver(self.driver)
 
 
-class MinorCompatibility(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class MinorCompatibility(Entry, frozen=True):
     major: int
     driver: str
 
 
-class Architecture(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class Architecture(Entry, frozen=True):
     compute_capability: str
     name: str
     first_cuda: str
-    sources: tuple[HttpUrl, ...] = Field(min_length=1)
+    sources: Sources
 
 
-class CudaCatalog(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    sources: tuple[HttpUrl, ...] = Field(min_length=1)
-    toolkit: tuple[Toolkit, ...]
+class CudaCatalog(Entry, frozen=True):
+    sources: Sources
+    toolkit: tuple[Toolkit, ...]  # oldest first (as loaded by catalog())
     minor_compatibility: tuple[MinorCompatibility, ...]
     architecture: tuple[Architecture, ...]
-
-    @field_validator("toolkit")
-    @classmethod
-    def _sorted(cls, value: tuple[Toolkit, ...]) -> tuple[Toolkit, ...]:
-        return tuple(sorted(value, key=lambda t: t.version))
 
     def toolkit_for(self, cuda: Version) -> Toolkit | None:
         return next((t for t in self.toolkit if t.version == cuda), None)
@@ -115,7 +102,8 @@ class CudaCatalog(BaseModel):
 
 @lru_cache(maxsize=1)
 def catalog() -> CudaCatalog:
-    return CudaCatalog.model_validate(tomllib.loads(CATALOG.read_text(encoding="utf-8")))
+    loaded: CudaCatalog = load(CATALOG, CudaCatalog)
+    return msgspec.structs.replace(loaded, toolkit=tuple(sorted(loaded.toolkit, key=lambda t: t.version)))
 
 
 Runs = Literal["native", "minor-version compatibility"]

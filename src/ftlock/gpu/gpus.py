@@ -7,26 +7,26 @@ from functools import lru_cache
 from pathlib import Path
 
 from packaging.version import Version
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, TypeAdapter
+from typing import Annotated
+
+import msgspec
 
 from ftlock.errors import UsageError
-from ftlock._toml import tomllib
+from ftlock.gpu._catalog import Entry, Sources, load
 
 
 CATALOG = Path(__file__).parent / "catalog" / "gpus.toml"
 
 
-class Gpu(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    name: str = Field(pattern=r"^[a-z0-9]+$")
+class Gpu(Entry, frozen=True, kw_only=True):
+    name: Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9]+$")]
     label: str
     arch: str
     compute_capability: str | None = None  # None for "cpu"
     memory_gb: int
     bf16: bool
     fp8: bool
-    sources: tuple[HttpUrl, ...] = Field(min_length=1)
+    sources: Sources
 
     @property
     def capability(self) -> Version | None:
@@ -41,9 +41,13 @@ class Gpu(BaseModel):
 
 @lru_cache(maxsize=1)
 def catalog() -> dict[str, Gpu]:
-    data = tomllib.loads(CATALOG.read_text(encoding="utf-8"))
-    gpus = TypeAdapter(list[Gpu]).validate_python(data["gpu"])
+    loaded: _GpuFile = load(CATALOG, _GpuFile)
+    gpus = loaded.gpu
     return {gpu.name: gpu for gpu in gpus}
+
+
+class _GpuFile(Entry, frozen=True):
+    gpu: tuple[Gpu, ...]
 
 
 def lookup(name: str) -> Gpu:

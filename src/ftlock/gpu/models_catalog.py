@@ -7,10 +7,12 @@ from functools import lru_cache
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
+from typing import Annotated
+
+import msgspec
 
 from ftlock.errors import UsageError
-from ftlock._toml import tomllib
+from ftlock.gpu._catalog import Entry, Sources, load
 
 
 CATALOG = Path(__file__).parent / "catalog" / "models.toml"
@@ -25,32 +27,24 @@ def _requirements(value: tuple[str, ...]) -> tuple[str, ...]:
     return value
 
 
-class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]*$")
+class Model(Entry, frozen=True):
+    name: Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9.-]*$")]
     label: str
+    requires: Annotated[tuple[str, ...], msgspec.Meta(min_length=1)]
+    sources: Sources
     aliases: tuple[str, ...] = ()
-    requires: tuple[str, ...] = Field(min_length=1)
-    sources: tuple[HttpUrl, ...] = Field(min_length=1)
 
-    @field_validator("requires")
-    @classmethod
-    def _valid(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        return _requirements(value)
+    def __post_init__(self) -> None:
+        _requirements(self.requires)  # ValueError: msgspec reports it as a ValidationError
 
 
-class Stack(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class Stack(Entry, frozen=True):
     packages: tuple[str, ...]
     quant: tuple[str, ...]
     extras: tuple[str, ...]
 
 
-class ModelCatalog(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class ModelCatalog(Entry, frozen=True):
     stack: Stack
     model: tuple[Model, ...]
 
@@ -67,4 +61,5 @@ class ModelCatalog(BaseModel):
 
 @lru_cache(maxsize=1)
 def catalog() -> ModelCatalog:
-    return ModelCatalog.model_validate(tomllib.loads(CATALOG.read_text(encoding="utf-8")))
+    catalog: ModelCatalog = load(CATALOG, ModelCatalog)
+    return catalog

@@ -28,12 +28,11 @@ from urllib.parse import urlsplit
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
 from ftlock.errors import NoSolution, UsageError
 from ftlock.gpu.cuda import DriverSupport, compat_floor, min_driver
+from ftlock.gpu._catalog import Entry, HttpUrl, Sources, load
 from ftlock.gpu.gpus import Gpu
-from ftlock._toml import tomllib
 
 
 CATALOG = Path(__file__).resolve().parent / "catalog" / "torch.toml"
@@ -93,19 +92,15 @@ def variant_cuda(name: str) -> Version | None:
     return Version(f"{digits[:-1]}.{digits[-1]}")
 
 
-class _ReleaseData(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class _ReleaseData(Entry, frozen=True):
     version: str
     released: date
     default_index: str
-    sources: tuple[HttpUrl, ...] = Field(min_length=1)
+    sources: Sources
     variants: dict[str, tuple[str, ...]]
 
 
-class _CatalogData(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class _CatalogData(Entry, frozen=True):
     index_base: HttpUrl
     release: tuple[_ReleaseData, ...]
 
@@ -144,7 +139,7 @@ class TorchCatalog:
 
 @lru_cache(maxsize=1)
 def catalog() -> TorchCatalog:
-    data = _CatalogData.model_validate(tomllib.loads(CATALOG.read_text(encoding="utf-8")))
+    data: _CatalogData = load(CATALOG, _CatalogData)
     releases = [
         Release(
             Version(r.version),
