@@ -7,10 +7,13 @@ in docs/reliability.md)."""
 
 from __future__ import annotations
 
-import pytest
-from packaging.specifiers import Specifier
+from collections.abc import Iterator
 
-from ftlock.resolve.prereleases import names_prerelease
+import pytest
+from packaging.specifiers import Specifier, SpecifierSet
+from packaging.version import Version
+
+from ftlock.resolve.prereleases import likely_pick, names_prerelease
 from tests.support.dists import build_wheel
 from tests.support.locks import pins
 from tests.support.cli import error_line
@@ -138,3 +141,42 @@ def test_prerelease_explicit_refuses_a_dependency_with_only_pre_releases(index, 
 def test_which_specifiers_name_a_pre_release(specifier: str, names: bool) -> None:
     """packaging 26's ``Specifier.prereleases``, fixed whatever packaging is installed."""
     assert names_prerelease(Specifier(specifier)) is names
+
+
+class _Seen:
+    """Versions newest first, counting how far the guess read."""
+
+    def __init__(self, *texts: str) -> None:
+        self.items = [_V(Version(t)) for t in texts]
+        self.read = 0
+
+    def __iter__(self) -> Iterator[_V]:
+        for item in self.items:
+            self.read += 1
+            yield item
+
+
+class _V:
+    def __init__(self, version: Version) -> None:
+        self.version = version
+
+
+@pytest.mark.parametrize(
+    ("policy", "specifier", "versions", "picked", "read"),
+    [
+        ("if-necessary", "", ("2.0rc1", "1.9", "1.8"), "1.9", 2),  # the prefetcher's old guess: 2.0rc1
+        ("if-necessary", ">=2.0rc1", ("2.0rc1", "1.9"), "2.0rc1", 1),  # named: counts as final
+        ("if-necessary", "", ("2.0rc1", "2.0b1"), "2.0rc1", 2),  # only pre-releases: the newest
+        ("explicit", "", ("2.0rc1", "2.0b1"), None, 2),
+        ("allow", "", ("2.0rc1", "1.9"), "2.0rc1", 1),
+        ("if-necessary", "", (), None, 0),
+    ],
+)
+def test_the_prefetchers_guess_follows_the_pre_release_rule_reading_no_further_than_needed(
+    policy: str, specifier: str, versions: tuple[str, ...], picked: str | None, read: int
+) -> None:
+    seen = _Seen(*versions)
+    found = likely_pick(policy, SpecifierSet(specifier), seen)  # type: ignore[arg-type]
+    assert (str(found.version) if found is not None else None) == picked
+    assert seen.read == read
+

@@ -56,7 +56,7 @@ from ftlock.resolve.explain import explain_conflict
 from ftlock.index.hashing import hash_missing
 from ftlock.index.client import IndexClient
 from ftlock.index.settings import IndexSettings
-from ftlock.resolve.prereleases import DEFAULT as DEFAULT_PRERELEASE
+from ftlock.resolve.prereleases import policy_for
 from ftlock.resolve.prefetch import MetadataService, Prefetcher
 from ftlock.resolve.provider import Prerelease, Provider, parse_requirement
 from ftlock.resolve.reqfile import ParsedInputs
@@ -389,7 +389,7 @@ def solve_prepared(
     session, prefetcher, base, constraints = begun.session, begun.prefetcher, begun.base, begun.constraints
     stack = stack or gpu_setup.Stack()
     try:
-        prerelease: Prerelease = request.prerelease or ("allow" if inputs.pre else DEFAULT_PRERELEASE)
+        prerelease: Prerelease = policy_for(request.prerelease, inputs.pre)
         user_requirements, direct_candidates = _with_direct_references(begun.requirements, base, session)
         for req in user_requirements:
             prefetcher.requirement(req, needed=True)

@@ -19,6 +19,7 @@ from ftlock.index.client import IndexClient
 from ftlock.index.models import Metadata
 from ftlock.resolve.candidates import PYTHON, Candidate, CandidateFinder, Requirement
 from ftlock.resolve.direct import DirectResolver
+from ftlock.resolve.prereleases import DEFAULT, Prerelease, likely_pick
 from ftlock.resolve.provider import target_requirements
 from ftlock.resolve.target import Target
 
@@ -149,6 +150,7 @@ class Prefetcher:
         submit: Callable[..., Future],
         limit: int = 3000,
         walk_ahead: int = 8,
+        prerelease: Prerelease = DEFAULT,
     ) -> None:
         self.index = index
         self.finder = finder
@@ -157,6 +159,7 @@ class Prefetcher:
         self.submit = submit
         self.limit = limit
         self.walk_ahead = walk_ahead
+        self.prerelease = prerelease
         self._seen: set[tuple[str, str]] = set()  # walked
         self._needed: set[tuple[str, str]] = set()  # the solver's own, built if sdist-only
         self._lock = threading.Lock()
@@ -173,7 +176,11 @@ class Prefetcher:
             for other in self.finder.candidates(candidate.name):
                 if not passed:
                     passed = other.version == candidate.version
-                elif not other.yanked and any(f.is_wheel for f in other.files):
+                elif (
+                    not other.yanked
+                    and (self.prerelease == "allow" or candidate.version.is_prerelease or not other.version.is_prerelease)
+                    and any(f.is_wheel for f in other.files)
+                ):
                     self.metadata.future(other)
                     ahead += 1
                     if ahead >= self.walk_ahead:
@@ -232,14 +239,15 @@ class Prefetcher:
     def _after_page(self, page: Future, dep: Requirement, walk: bool, build: bool) -> None:
         if self.stopped or page.exception() is not None:
             return  # the solver will ask again and report errors properly
-        best = next(
-            (
-                c
-                for c in self.finder.candidates(dep.name)
-                if not c.yanked and dep.specifier.contains(c.version) and c.files
-            ),
-            None,
+        # the solver's pre-release rule, with this requirement alone: packaging 26's
+        # ``contains`` admits pre-releases, and guessing one (einops 0.9.0.dev0 for
+        # ``einops``) fetched metadata, pages and a whole walk the solver never used
+        matching = (
+            c
+            for c in self.finder.candidates(dep.name)
+            if not c.yanked and dep.specifier.contains(c.version, prereleases=True) and c.files
         )
+        best = likely_pick(self.prerelease, dep.specifier, matching)
         if best is None:
             return
         sdist_only = not any(f.is_wheel for f in best.files)

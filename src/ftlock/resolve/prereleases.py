@@ -27,12 +27,20 @@ treats every pre-release like a final release.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Literal
+from typing import Literal, Protocol, TypeVar
 
 from packaging.specifiers import Specifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 Prerelease = Literal["allow", "if-necessary", "explicit"]
+
+
+class _Versioned(Protocol):
+    @property
+    def version(self) -> Version: ...
+
+
+_V = TypeVar("_V", bound=_Versioned)
 
 #: pip's behaviour; what a solve uses when neither ``--prerelease`` nor ``--pre`` is given
 DEFAULT: Prerelease = "if-necessary"
@@ -73,3 +81,31 @@ def admits_prereleases(
     if policy == "explicit":
         return False
     return not final_release_matches()
+
+
+def policy_for(requested: Prerelease | None, pre: bool) -> Prerelease:
+    """``--prerelease`` when given, else ``allow`` for ``--pre`` (in a requirements file
+    too), else :data:`DEFAULT`."""
+    return requested or ("allow" if pre else DEFAULT)
+
+
+def likely_pick(
+    policy: Prerelease, specifier: SpecifierSet, matching: Iterable[_V]
+) -> _V | None:
+    """What the solver most likely picks for one requirement, from the ``matching``
+    versions (objects with a ``version``), newest first: a guess for prefetching, by the
+    rule above with only this requirement known.
+
+    Reads down ``matching`` only as far as it must (it may be lazy): to the first final
+    release, or to the end when only pre-releases match (then the newest of them, under
+    ``if-necessary``)."""
+    if policy == "allow" or any(names_prerelease(spec) for spec in specifier):
+        return next(iter(matching), None)
+    newest_pre = None
+    for item in matching:
+        if not item.version.is_prerelease:
+            return item
+        if newest_pre is None:
+            newest_pre = item
+    return newest_pre if policy == "if-necessary" else None
+

@@ -30,6 +30,7 @@ from ftlock.resolve.direct import DirectResolver
 from ftlock.resolve.formats import FormatControl
 from ftlock.resolve.inputs import parse_inputs
 from ftlock.resolve.prefetch import MetadataService, Prefetcher
+from ftlock.resolve.prereleases import policy_for
 from ftlock.resolve.reqfile import ParsedInputs
 from ftlock.resolve.request import fetch_policy, index_settings
 from ftlock.resolve.result import SolveRequest
@@ -122,7 +123,10 @@ def start(request: SolveRequest, target: Target, inputs: ParsedInputs, settings:
     base = open_base(request)  # bad input fails before the first request
     session = Session.open(request, target, inputs, settings)
     try:
-        prefetcher = Prefetcher(session.index, session.finder, session.metadata, target, session.pool.submit)
+        prefetcher = Prefetcher(
+            session.index, session.finder, session.metadata, target, session.pool.submit,
+            prerelease=policy_for(request.prerelease, inputs.pre),
+        )
         for req in requirements:
             prefetcher.requirement(req, needed=True)  # a direct reference is skipped
     except BaseException:
