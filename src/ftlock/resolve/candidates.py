@@ -22,7 +22,7 @@ from packaging.version import Version
 from ftlock.untrusted import parse_pep508, shorten
 from ftlock.errors import UsageError
 from ftlock.index.client import IndexClient
-from ftlock.index.filenames import group_by_version
+from ftlock.index.filenames import Ranges, files_in, group_ranges
 from ftlock.resolve.formats import Format, FormatControl
 from ftlock.index.models import DistFile, ProjectPage
 from ftlock.resolve.target import Target
@@ -184,7 +184,7 @@ class ProjectCandidates:
         finder: CandidateFinder,
         name: NormalizedName,
         page: ProjectPage,
-        by_version: dict[Version, list[tuple[str, Any]]],
+        by_version: dict[Version, Ranges],
     ) -> None:
         self._finder = finder
         self.name = name
@@ -196,6 +196,9 @@ class ProjectCandidates:
         self._position = 0  # how many of _pending have been built
         self._lock = threading.Lock()
 
+    def _files(self, ranges: Ranges) -> list[tuple[str, Any]]:
+        return files_in(self._page.filenames, self._page.entries, ranges)
+
     def versions(self) -> list[Version]:
         """Every version on the page, newest first, whether or not it installs on the
         target: enough to tell whether two requirements can agree, without building."""
@@ -205,9 +208,10 @@ class ProjectCandidates:
         """The candidate of exactly ``version`` (built alone, without scanning newer ones)."""
         with self._lock:
             if version not in self._single:
-                entries = self._entries.get(version)
+                ranges = self._entries.get(version)
                 self._single[version] = (
-                    self._finder.build(self.name, version, entries, self._page) if entries else None
+                    self._finder.build(self.name, version, self._files(ranges), self._page)
+                    if ranges else None
                 )
             return self._single[version]
 
@@ -218,9 +222,9 @@ class ProjectCandidates:
                 if index < len(self._built):
                     candidate = self._built[index]
                 elif self._position < len(self._pending):
-                    version, files = self._pending[self._position]
+                    version, ranges = self._pending[self._position]
                     self._position += 1
-                    built = self._finder.build(self.name, version, files, self._page)
+                    built = self._finder.build(self.name, version, self._files(ranges), self._page)
                     if built is None:
                         continue
                     self._built.append(built)
@@ -278,7 +282,7 @@ class CandidateFinder:
                 return found
             page = self.index.project(name)
             wanted = canonicalize_name(name)
-            by_version = group_by_version(zip(page.filenames, page.entries), wanted)
+            by_version = group_ranges(page.filenames, wanted)
             result = ProjectCandidates(self, wanted, page, by_version)
             with self._lock:
                 self._cache[name] = result
