@@ -1,16 +1,77 @@
 """``group_ranges`` (a page's versions as slices, pairs made only when a version is built)
-answers exactly as the pair-by-pair ``group_by_version``: the same versions in the same
+answers exactly as the pair-by-pair grouping it replaced: the same versions in the same
 order, each with the same files in page order."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from packaging.utils import canonicalize_name
+from packaging.utils import NormalizedName, canonicalize_name
 
-from ftlock.index.filenames import files_in, group_by_version, group_ranges
+from packaging.version import Version
+
+from ftlock.index.filenames import (
+    MAX_VERSION_TEXT,
+    _version,
+    files_in,
+    group_by_version,
+    group_ranges,
+    split_filename,
+)
+
+
+def _pair_by_pair(
+    files: Iterable[tuple[Any, Any]], project: NormalizedName
+) -> dict[Version, list[tuple[str, Any]]]:
+    """The grouping ftlock made until group_ranges: a pair per file, appended to its
+    version's list as the page is read (kept here as the specification)."""
+    same_project: dict[str, bool] = {}
+    by_text: dict[str, list[tuple[str, Any]]] = {}
+    prefix, group = "", None  # the previous wheel's "name-version-" and its group
+    for item in files:
+        filename = item[0]
+        if type(filename) is not str:  # the index's JSON may put anything there
+            continue
+        if filename.endswith(".whl"):
+            dashes = filename.count("-")
+            if dashes != 4 and dashes != 5:
+                continue
+            if group is not None and filename.startswith(prefix):
+                group.append(item)
+                continue
+            name, text, _ = filename.split("-", 2)
+            wheel = True
+        else:
+            split = split_filename(filename)
+            if split is None:
+                continue
+            name, text = split
+            wheel = False
+        ours = same_project.get(name)
+        if ours is None:
+            ours = same_project[name] = canonicalize_name(name) == project
+        if not ours:
+            group = None
+            continue
+        found = by_text.get(text)
+        if found is None:
+            found = by_text[text] = []
+        found.append(item)
+        if wheel:
+            prefix, group = f"{name}-{text}-", found
+    grouped: dict[Version, list[tuple[str, Any]]] = {}
+    for text, items in by_text.items():
+        if len(text) > MAX_VERSION_TEXT:
+            continue
+        try:
+            version = _version(text)
+        except ValueError:  # InvalidVersion, or a number int() refuses (thousands of digits)
+            continue
+        grouped.setdefault(version, []).extend(items)  # "1.0" and "1.0.0" are one version
+    return grouped
 
 
 def _same(filenames: list[Any], project: str = "demo-pkg") -> dict:
@@ -18,7 +79,8 @@ def _same(filenames: list[Any], project: str = "demo-pkg") -> dict:
     wanted = canonicalize_name(project)
     ranges = group_ranges(filenames, wanted)
     expanded = {version: files_in(filenames, entries, r) for version, r in ranges.items()}
-    reference = group_by_version(zip(filenames, entries), wanted)
+    reference = _pair_by_pair(zip(filenames, entries), wanted)
+    assert group_by_version(zip(filenames, entries), wanted) == reference
     assert list(expanded) == list(reference)  # versions in first-seen order
     assert [str(v) for v in expanded] == [str(v) for v in reference]
     assert expanded == reference

@@ -48,55 +48,14 @@ def group_by_version(
 ) -> dict[Version, list[tuple[str, Any]]]:
     """``{version: [(filename, entry), ...]}`` for the ``(filename, entry)`` pairs of
     ``project``; files of other projects, unknown kinds, invalid versions and filenames that
-    are not strings are left out.
-
-    Every file of a page passes through here (100,000 for a solve of unsloth).  Pages list
-    a release's wheels one after the other, so a wheel that starts like the previous one
-    (``name-version-``: wheel names hold no dash) joins its group without being split."""
-    same_project: dict[str, bool] = {}
-    by_text: dict[str, list[tuple[str, Any]]] = {}
-    prefix, group = "", None  # the previous wheel's "name-version-" and its group
-    for item in files:
-        filename = item[0]
-        if type(filename) is not str:  # the index's JSON may put anything there
-            continue
-        if filename.endswith(".whl"):
-            dashes = filename.count("-")
-            if dashes != 4 and dashes != 5:
-                continue
-            if group is not None and filename.startswith(prefix):
-                group.append(item)
-                continue
-            name, text, _ = filename.split("-", 2)
-            wheel = True
-        else:
-            split = split_filename(filename)
-            if split is None:
-                continue
-            name, text = split
-            wheel = False
-        ours = same_project.get(name)
-        if ours is None:
-            ours = same_project[name] = canonicalize_name(name) == project
-        if not ours:
-            group = None
-            continue
-        found = by_text.get(text)
-        if found is None:
-            found = by_text[text] = []
-        found.append(item)
-        if wheel:
-            prefix, group = f"{name}-{text}-", found
-    grouped: dict[Version, list[tuple[str, Any]]] = {}
-    for text, items in by_text.items():
-        if len(text) > MAX_VERSION_TEXT:
-            continue
-        try:
-            version = _version(text)
-        except ValueError:  # InvalidVersion, or a number int() refuses (thousands of digits)
-            continue
-        grouped.setdefault(version, []).extend(items)  # "1.0" and "1.0.0" are one version
-    return grouped
+    are not strings are left out.  (:func:`group_ranges` with every version's pairs made.)"""
+    pairs = list(files)
+    filenames = [pair[0] for pair in pairs]
+    entries = [pair[1] for pair in pairs]
+    return {
+        version: files_in(filenames, entries, ranges)
+        for version, ranges in group_ranges(filenames, project).items()
+    }
 
 
 #: positions of a version's files on its page: ``[start, end, start, end, …]`` (slices)
