@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from functools import lru_cache
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 
@@ -61,6 +62,7 @@ def origin(url: str) -> str:
     return f"{scheme}://{(parts.hostname or '').lower()}:{port}"
 
 
+@lru_cache(maxsize=1024)  # asked before every request: parsing an IP address each time showed
 def is_local_host(host: str) -> bool:
     """Loopback: ``localhost`` (and ``*.localhost``), 127.0.0.0/8, ::1 — as pip sees it."""
     host = host.strip("[]").lower()

@@ -41,6 +41,7 @@ class EntryDB:
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
         self._unusable = False
+        self._absent = False  # no database when this process first looked
 
     def get(self, kind: str, key: str) -> bytes | None:
         with self._lock:
@@ -93,8 +94,12 @@ class EntryDB:
     def _connection(self, create: bool) -> sqlite3.Connection | None:
         if self._conn is not None or self._unusable:
             return self._conn
-        if not create and not self.path.exists():  # a cold cache: no file made to say so
-            return None
+        if not create:
+            if self._absent:
+                return None
+            if not self.path.exists():  # a cold cache: no file made to say so, and no
+                self._absent = True  # stat per lookup (one made meanwhile waits a run)
+                return None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from functools import lru_cache
 from typing import NamedTuple
 from urllib.parse import urljoin
 
@@ -206,6 +207,7 @@ def parse_url(url: str = "", **components: str | None) -> URL:
     )
 
 
+@lru_cache(maxsize=1024)  # every request's host: IP checks and IDNA once per host
 def _encode_host(host: str) -> str:
     if not host:
         return ""
