@@ -7,7 +7,6 @@ cache can store the parsed form.
 from __future__ import annotations
 
 import json
-from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
@@ -189,33 +188,10 @@ def _dist_file(
     )
 
 
-class _AnchorParser(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.anchors: list[tuple[str, dict[str, str | None]]] = []
-        self.base: str | None = None
-        self._text: list[str] | None = None
-        self._attrs: dict[str, str | None] = {}
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "base" and self.base is None:
-            self.base = dict(attrs).get("href")
-        elif tag == "a":
-            self._attrs = dict(attrs)
-            self._text = []
-
-    def handle_data(self, data: str) -> None:
-        if self._text is not None:
-            self._text.append(data)
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "a" and self._text is not None:
-            self.anchors.append(("".join(self._text).strip(), self._attrs))
-            self._text = None
-
-
 def parse_html_page(body: bytes, url: str, name: NormalizedName, index_url: str) -> ProjectPage:
-    parser = _AnchorParser()
+    from ftlock.index.anchors import AnchorParser  # noqa: PLC0415 - html.parser: 2.6 ms, HTML pages only
+
+    parser = AnchorParser()
     try:
         parser.feed(body.decode("utf-8", errors="replace"))
         parser.close()
