@@ -151,10 +151,18 @@ def _marker_of(text: str) -> tuple[str | None, Marker | None]:
         return text, None if req is None else req.marker
     if not sep:
         return text, None
+    marker = _marker(marker_text.strip())
+    return (";" + marker_text.strip(), marker) if marker is not None else (None, None)
+
+
+@lru_cache(maxsize=16384)
+def _marker(text: str) -> Marker | None:
+    """A marker's text parsed once, whichever requirement it follows: the same markers
+    recur under many requirements (unsloth: 1,974 requirements, 492 marker texts)."""
     try:
-        return ";" + marker_text.strip(), Marker(marker_text.strip())
+        return Marker(text)
     except InvalidMarker:
-        return None, None
+        return None
 
 
 class Provider(AbstractProvider):
