@@ -11,13 +11,16 @@ sends no validators, so revalidation alone would save nothing.  The policy inste
   index gave validators, so a 304 costs one small round trip;
 * ``--offline`` uses any cached page regardless of age.
 
-Every entry is written to a temporary file and renamed into place, and its first line is
-the sha256 of the payload that follows, so a reader never sees a partial or corrupted entry
-(it is treated as a miss, deleted and refetched).  This is also what makes the cache safe
-to share: concurrent ftlock processes each write whole entries by atomic rename, the last
-rename wins and every version is complete and correct (entries are keyed by content
-hash, or are a page as the index sent it).  A process killed mid-write leaves at most a
-``.tmp-*`` file, which is never read as an entry and is swept once it is an hour old.
+Every entry's first line is the sha256 of the payload that follows, so a reader never
+uses a partial or corrupted entry (it is treated as a miss, deleted and refetched).  Pages
+and solve entries are files, each written to a temporary file and renamed into place;
+metadata entries are rows of one SQLite file (:mod:`ftlock.index.entrydb`), written in one
+transaction at the end of a solve.  This is also what makes the cache safe to share:
+concurrent ftlock processes each write whole entries (by atomic rename, or in a
+transaction), the last one wins and every version is complete and correct (entries are
+keyed by content hash, or are a page as the index sent it).  A process killed mid-write
+leaves at most a ``.tmp-*`` file, which is never read as an entry and is swept once it is
+an hour old.
 """
 
 from __future__ import annotations
