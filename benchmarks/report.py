@@ -238,7 +238,12 @@ def render_markdown(results: dict[str, Any], chart: str | None) -> str:
         + (" (quick: 1 repetition)" if results.get("quick") else f" ({results['reps']} repetitions)")
         + f"; {m['nproc']} CPUs, Python {m['python']}, ftlock {m['ftlock']} "
         f"(commit {m.get('ftlock_commit', '?')}), uv {m['uv']}, "
-        f"pip-tools {m['pip-tools']} (pip {m['pip']}); {m['platform']}.",
+        f"pip-tools {m['pip-tools']} (pip {m['pip']}); {m['platform']}."
+        + (
+            f" Speed probe (a fixed Python loop; lower is faster): {m['speed_probe_ms_before']} ms "
+            f"before, {m.get('speed_probe_ms_after', '?')} ms after."
+            if m.get("speed_probe_ms_before") else ""
+        ),
         "",
         "Times in seconds, min / median; CPU is user + system seconds of the tool and every "
         "child process it waited for; peak RSS is the largest of any process of the run; "

@@ -322,6 +322,21 @@ def load_previous(mode: str) -> dict[str, Any]:
     return found
 
 
+def speed_probe_ms() -> float:
+    """This machine's speed now: the best of three runs of a fixed pure-Python loop (3
+    million additions), in ms.  Shared machines drift (221 ms to 348 ms within one evening
+    of 2026-12-01); ftlock is CPU-bound and uv is not, so ratios from runs whose probes
+    differ much are not comparable."""
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        total = 0
+        for i in range(3_000_000):
+            total += i
+        best = min(best, time.perf_counter() - started)
+    return round(best * 1000, 1)
+
+
 def machine_facts(pip_python: str | None) -> dict[str, str]:
     facts = {
         "nproc": str(os.cpu_count()),
@@ -386,7 +401,7 @@ def main(argv: list[str] | None = None) -> int:
         "mode": mode,
         "quick": args.quick,
         "reps": args.reps,
-        "machine": machine_facts(bench.python),
+        "machine": {**machine_facts(bench.python), "speed_probe_ms_before": str(speed_probe_ms())},
         "index": "recorded mirror (127.0.0.1)" if args.mirror else "the default index from pip's configuration",
         "inputs": {},
         "notes": bench.notes,
@@ -398,6 +413,7 @@ def main(argv: list[str] | None = None) -> int:
             results["inputs"][key] = bench.run_input(INPUTS[key], previous)
     finally:
         bench.close()
+        results["machine"]["speed_probe_ms_after"] = str(speed_probe_ms())
     results["elapsed_s"] = round(time.monotonic() - started, 1)
     if args.mirror:
         results["notes"].append(
