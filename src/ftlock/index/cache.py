@@ -147,8 +147,7 @@ class Cache:
             writer.join()
         with self._held_lock:
             held, self._held = self._held, None
-        rows = [(path.parent.parent.name, path.stem, b"".join(chunks))
-                for path, chunks in (held or {}).items() if _in_db(path)]
+        rows = [(*_row(path), b"".join(chunks)) for path, chunks in (held or {}).items() if _in_db(path)]
         if rows and self._db is not None:
             self._db.put_many(rows)  # one transaction for the whole solve's metadata
         for path, chunks in (held or {}).items():
@@ -251,7 +250,7 @@ class Cache:
                 self._held.pop(path, None)
         if _in_db(path):
             if self._db is not None:
-                self._db.delete(path.parent.parent.name, path.stem)
+                self._db.delete(*_row(path))
             return
         try:
             path.unlink()
@@ -396,7 +395,7 @@ class Cache:
     def _write_now(self, path: Path, chunks: tuple[bytes, ...]) -> tuple[int, int, int] | None:
         if _in_db(path):
             if self._db is not None:
-                self._db.put_many([(path.parent.parent.name, path.stem, b"".join(chunks))])
+                self._db.put_many([(*_row(path), b"".join(chunks))])
             return None
         tmp = None
         try:
@@ -426,6 +425,11 @@ def _in_db(path: Path) -> bool:
     """Whether the entry at ``path`` (as :meth:`Cache._path` names it) lives in the
     SQLite file rather than at that path."""
     return path.parent.parent.name in _DB_KINDS
+
+
+def _row(path: Path) -> tuple[str, str]:
+    """``(kind, key)`` of the entry :meth:`Cache._path` named ``path``: its database row."""
+    return path.parent.parent.name, path.stem
 
 
 def _write_all(fd: int, chunks: tuple[bytes, ...]) -> None:
