@@ -18,14 +18,14 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, cast
 
-import httpcore
 import pytest
 
 from ftlock.errors import UsageError
+from ftlock.index import transport
 from ftlock.index.connections import DirectPool
 from ftlock.index.http import Http, _Trust
 from tests.support.hostile import Answer, HostileIndex, endless
@@ -132,32 +132,29 @@ def request(
     port: int,
     path: str = "/",
     *,
-    scheme: bytes = b"http",
-    host: bytes = b"127.0.0.1",
+    scheme: str = "http",
+    host: str = "127.0.0.1",
     pool: float = 2.0,
     read: float = 2.0,
     headers: dict[str, str] | None = None,
-) -> httpcore.Request:
+) -> transport.Request:
     """GET ``path`` on 127.0.0.1:``port``, as ``Http._send`` builds it."""
     sent = [(b"Host", f"127.0.0.1:{port}".encode("ascii"))]
     sent += [(key.encode("ascii"), value.encode("utf-8")) for key, value in (headers or {}).items()]
-    return httpcore.Request(
-        b"GET",
-        httpcore.URL(scheme=scheme, host=host, port=port, target=path.encode("ascii")),
-        headers=sent,
-        extensions={"timeout": {"connect": 2.0, "read": read, "write": 2.0, "pool": pool}},
+    return transport.Request(
+        scheme, host, port, path.encode("ascii"), sent, transport.Timeouts(2.0, read, 2.0, pool)
     )
 
 
-def body(response: httpcore.Response) -> bytes:
+def body(response: transport.Response) -> bytes:
     """Read the whole body, then close the response (as ``Http._exchange`` does)."""
     try:
-        return b"".join(cast(Iterable[bytes], response.stream))
+        return b"".join(response)
     finally:
         response.close()
 
 
-def fetch(pool: DirectPool, req: httpcore.Request) -> tuple[int, bytes]:
+def fetch(pool: DirectPool, req: transport.Request) -> tuple[int, bytes]:
     response = pool.handle_request(req)
     return response.status, body(response)
 
@@ -230,7 +227,7 @@ def test_a_response_closed_before_its_end_does_not_give_its_connection_back(
     response = pool.handle_request(request(server.port, "/big"))
     assert response.status == 200
     if read_first:
-        first = next(iter(cast(Iterable[bytes], response.stream)))
+        first = next(iter(response))
         assert first and set(first) <= set(b"xy")
     response.close()
     assert server.connections.wait_open(0)  # the half-read connection was closed
@@ -278,7 +275,7 @@ def test_an_idle_connection_past_keepalive_expiry_is_closed_and_replaced(server,
 def test_a_request_over_max_connections_times_out_after_the_pool_timeout(server, pools):
     pool = pools(max_connections=1)
     first = pool.handle_request(request(server.port))
-    with pytest.raises(httpcore.PoolTimeout):
+    with pytest.raises(transport.PoolTimeout):
         pool.handle_request(request(server.port, pool=0.2))
     assert body(first) == b"hello"
     assert fetch(pool, request(server.port, pool=0.2)) == (200, b"hello")
@@ -337,14 +334,14 @@ def test_concurrent_threads_get_their_own_bodies_within_max_connections(server, 
 @pytest.mark.parametrize(
     "scheme, host, message",
     [
-        (b"ftp", b"127.0.0.1", "Request URL has an unsupported protocol 'ftp://'."),
-        (b"", b"", "Request URL is missing an 'http://' or 'https://' protocol."),
-        (b"http", b"", "Request URL is missing a host."),
+        ("ftp", "127.0.0.1", "Request URL has an unsupported protocol 'ftp://'."),
+        ("", "", "Request URL is missing an 'http://' or 'https://' protocol."),
+        ("http", "", "Request URL is missing a host."),
     ],
 )
 def test_an_unsupported_url_is_refused_and_takes_no_slot(server, pools, scheme, host, message):
     pool = pools(max_connections=1)
-    with pytest.raises(httpcore.UnsupportedProtocol) as refused:
+    with pytest.raises(transport.UnsupportedProtocol) as refused:
         pool.handle_request(request(server.port, scheme=scheme, host=host))
     assert str(refused.value) == message
     assert server.connections.accepted == 0
@@ -355,7 +352,7 @@ def test_a_refused_connection_gives_its_slot_back(server, pools):
     pool = pools(max_connections=1)
     closed = refused_port()
     try:
-        with pytest.raises(httpcore.ConnectError):
+        with pytest.raises(transport.ConnectError):
             pool.handle_request(request(closed.getsockname()[1]))
     finally:
         closed.close()
@@ -372,7 +369,7 @@ def test_a_read_timeout_gives_its_slot_back_and_drops_the_connection(server, poo
     server.route("/late", late)
     pool = pools(max_connections=1)
     try:
-        with pytest.raises(httpcore.ReadTimeout):
+        with pytest.raises(transport.ReadTimeout):
             pool.handle_request(request(server.port, "/late", read=0.2))
         assert fetch(pool, request(server.port, pool=0.2)) == (200, b"hello")
         assert server.connections.accepted == 2  # the timed-out connection was not reused
@@ -388,7 +385,7 @@ def test_a_body_cut_short_fails_and_gives_its_slot_back_on_close(server, pools):
     server.route("/cut", Answer(cut))
     pool = pools(max_connections=1)
     response = pool.handle_request(request(server.port, "/cut"))
-    with pytest.raises(httpcore.RemoteProtocolError):
+    with pytest.raises(transport.RemoteProtocolError):
         body(response)  # reads, fails, closes
     assert fetch(pool, request(server.port, pool=0.2)) == (200, b"hello")
     assert server.connections.accepted == 2
@@ -401,7 +398,7 @@ def test_closing_a_response_twice_gives_its_slot_back_once(server, pools):
     response.close()
     # one slot, not two: a second request is still refused while one is open
     held = pool.handle_request(request(server.port))
-    with pytest.raises(httpcore.PoolTimeout):
+    with pytest.raises(transport.PoolTimeout):
         pool.handle_request(request(server.port, pool=0.2))
     assert body(held) == b"hello"
 
@@ -458,8 +455,8 @@ def test_plain_http_requests_never_ask_for_the_tls_context(server, pools):
 def test_an_https_connection_asks_for_the_tls_context(server, pools):
     asked: list[int] = []
     pool = pools(ssl_context=lambda: asked.append(1) or ssl.create_default_context())
-    with pytest.raises(httpcore.ConnectError):  # the local server speaks no TLS
-        pool.handle_request(request(server.port, scheme=b"https"))
+    with pytest.raises(transport.ConnectError):  # the local server speaks no TLS
+        pool.handle_request(request(server.port, scheme="https"))
     assert asked == [1]
     assert_slots_free(pool, server, 1)
 

@@ -465,29 +465,45 @@ def test_retry_after_accepts_seconds_and_http_dates():
     assert _retry_after(formatdate(time.time() - 60, usegmt=True)) == 0.0
 
 
-def test_every_transport_failure_httpx_raises_counts_as_transient():
-    """What httpx called a TransportError (ftlock now drives httpcore, whose exceptions
-    those were) and a body that does not decode."""
-    import httpcore
-
+def test_every_transport_failure_counts_as_transient():
+    """Every way a request can get no complete answer (httpx called them
+    TransportErrors), and a body that does not decode."""
+    from ftlock.index import transport
     from ftlock.index.http import TRANSIENT_ERRORS
     from ftlock.index.wire import DecodingError
 
     for exc in (
-        httpcore.RemoteProtocolError("peer closed connection without sending complete message body"),
-        httpcore.LocalProtocolError("illegal header"),
-        httpcore.ReadError("reset"),
-        httpcore.WriteError("broken pipe"),
-        httpcore.ReadTimeout("timed out"),
-        httpcore.WriteTimeout("timed out"),
-        httpcore.ConnectTimeout("timed out"),
-        httpcore.PoolTimeout("timed out"),
-        httpcore.ConnectError("refused"),
-        httpcore.ProxyError("407 Proxy Authentication Required"),
-        httpcore.UnsupportedProtocol("Request URL has an unsupported protocol 'ftp://'."),
+        transport.RemoteProtocolError("peer closed connection without sending complete message body"),
+        transport.LocalProtocolError("illegal header"),
+        transport.ReadError("reset"),
+        transport.WriteError("broken pipe"),
+        transport.ReadTimeout("timed out"),
+        transport.WriteTimeout("timed out"),
+        transport.ConnectTimeout("timed out"),
+        transport.PoolTimeout("timed out"),
+        transport.ConnectError("refused"),
+        transport.ProxyError("407 Proxy Authentication Required"),
+        transport.UnsupportedProtocol("Request URL has an unsupported protocol 'ftp://'."),
         DecodingError("bad gzip"),
     ):
         assert isinstance(exc, TRANSIENT_ERRORS), exc
+
+
+def test_a_proxy_failure_becomes_the_transport_error_of_the_same_name():
+    """Through a proxy, httpcore raises; ``Http`` sees ftlock's exceptions all the same."""
+    import httpcore
+
+    from ftlock.index import transport
+    from ftlock.index.proxied import _ours
+
+    for kind in (
+        httpcore.RemoteProtocolError, httpcore.LocalProtocolError, httpcore.ReadError,
+        httpcore.WriteError, httpcore.ReadTimeout, httpcore.WriteTimeout, httpcore.ConnectTimeout,
+        httpcore.PoolTimeout, httpcore.ConnectError, httpcore.ProxyError, httpcore.UnsupportedProtocol,
+    ):
+        mapped = _ours(kind("why"))
+        assert type(mapped) is getattr(transport, kind.__name__)
+        assert str(mapped) == "why"
 
 
 def test_a_wheel_read_by_ranges_is_locked_with_the_index_hash(range_scenario):

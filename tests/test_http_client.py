@@ -1,5 +1,5 @@
-"""Specification: ftlock's HTTP client (:mod:`ftlock.index.http`, driving httpcore directly)
-behaves as the httpx client it replaced.
+"""Specification: ftlock's HTTP client (:mod:`ftlock.index.http`, on its own HTTP/1.1
+connections, httpcore only through a proxy) behaves as the httpx client it replaced.
 
 Redirects (credentials kept on their origin only, plain http refused on every hop, at most
 20), ``Content-Encoding`` (gzip, deflate, a bomb cut off at the limit without being
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import os
 import subprocess
 import sys
 import tracemalloc
@@ -502,5 +503,19 @@ def test_invalid_urls_are_refused_with_httpx_messages(given, message):
 def test_the_http_client_does_not_import_httpx():
     code = "import sys, ftlock.index.http; print(sorted(m for m in sys.modules if m.startswith(('httpx', 'urllib.request', 'http.cookiejar'))))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+
+    assert out.strip() == "[]"
+
+
+def test_requests_without_a_proxy_never_import_httpcore(server):
+    """httpcore, h11 and anyio (15 ms) are loaded for proxies only."""
+    server.route("/x", b"hello")
+    code = (
+        "import sys; from ftlock.index.http import Http; h = Http(load_trust=False, retries=0); "
+        f"assert h.get('http://127.0.0.1:{server.port}/x').body == b'hello'; h.close(); "
+        "print(sorted(m.split('.')[0] for m in sys.modules if m.split('.')[0] in ('httpcore', 'h11', 'anyio')))"
+    )
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout
 
     assert out.strip() == "[]"

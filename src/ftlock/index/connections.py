@@ -1,98 +1,92 @@
 """Keep-alive connections to the hosts a solve talks to directly (no proxy).
 
-httpcore's ``ConnectionPool`` hands each request to a connection by scanning every
-connection against every queued request, under one lock, each time a request starts or a
-response closes: with 16 threads that is hundreds of ``is_idle``/``has_expired`` calls
-(each expiry check a ``poll`` on the socket) per request — 0.3 ms of CPU per request on a
-solve that is CPU-bound (measured: 1.0 ms per 150 KB request through the pool, 0.7 ms
-on a connection reused directly).  Here a request takes the most recently used idle
-connection to its origin, checks only that one, and puts it back when its response is
-closed.  Connections are httpcore's own (``httpcore.HTTPConnection``): the HTTP/1.1
-protocol, TLS and timeouts are unchanged.
+A request takes the most recently used idle connection to its origin (scheme, host,
+port), checks only that one, and puts it back when its response is closed having been
+read to its end.  At most ``max_connections`` requests are in flight (a caller waits up to
+the request's ``pool`` timeout, then :class:`~ftlock.index.transport.PoolTimeout`); idle
+connections are closed once ``keepalive_expiry`` seconds old or dropped by the server; a
+reused connection the server had closed under us is replaced and the request sent again.
 
-The TLS context is asked for (``ssl_context()``) only when an https connection is
-made, so that a solve against a plain-http index never loads CA certificates.
+Each host is looked up once per solve (see :class:`_Addresses`), and the TLS context is
+asked for (``ssl_context()``) only when an https connection is made, so that a solve
+against a plain-http index never loads CA certificates.
 
-What the pool also did is kept: at most ``max_connections`` requests in flight (a caller
-waits up to the request's ``pool`` timeout, then ``httpcore.PoolTimeout``), idle
-connections closed once ``keepalive_expiry`` seconds old or dropped by the server, and a
-connection that turns out to be unusable for a new request is replaced, not reported.
+The protocol is :mod:`ftlock.index.h1`.  This replaced httpcore's ``ConnectionPool``
+(which scanned every connection against every queued request, each time, under one
+lock: hundreds of ``poll`` calls per request with 16 threads) and then its h11
+connections: about 0.6 ms of CPU per 150 KB request then, 0.2 ms now.
 """
 
 from __future__ import annotations
 
+import socket
 import ssl
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any
 
-import httpcore
+from ftlock.index import h1
+from ftlock.index.transport import (
+    ConnectError,
+    ConnectTimeout,
+    PoolTimeout,
+    Request,
+    Response,
+    Timeouts,
+    UnsupportedProtocol,
+    default_port,
+)
 
-
-class _Stream:
-    """A response body that gives its connection back when closed."""
-
-    def __init__(self, stream: Any, done: Any) -> None:
-        self._stream = stream
-        self._done = done
-
-    def __iter__(self) -> Iterator[bytes]:
-        try:
-            yield from self._stream
-        except BaseException:
-            self.close()  # a broken body frees its slot at once, as httpcore's pool does
-            raise
-
-    def close(self) -> None:
-        done, self._done = self._done, None
-        if done is None:
-            return
-        try:
-            if hasattr(self._stream, "close"):
-                self._stream.close()
-        finally:
-            done()
+_Origin = tuple[str, str, int]
 
 
 class DirectPool:
-    """``handle_request`` and ``close`` as in ``httpcore.ConnectionPool``, for HTTP/1.1."""
+    """``handle_request`` and ``close``: HTTP/1.1 to the hosts themselves."""
 
     def __init__(
         self,
         ssl_context: Callable[[], ssl.SSLContext] | None = None,
         max_connections: int = 24,
         keepalive_expiry: float | None = None,
-        network_backend: httpcore.NetworkBackend | None = None,
     ) -> None:
         self._ssl_context = ssl_context
         self._keepalive_expiry = keepalive_expiry
-        self._backend = network_backend
         self._slots = threading.BoundedSemaphore(max_connections)
         self._lock = threading.Lock()
-        self._idle: dict[tuple[bytes, bytes, int], list[httpcore.HTTPConnection]] = {}
+        self._idle: dict[_Origin, list[h1.Connection]] = {}
+        self._addresses = _Addresses()
         self._closed = False
 
-    def handle_request(self, request: httpcore.Request) -> httpcore.Response:
-        scheme = request.url.scheme.decode("ascii", errors="replace")
+    def handle_request(self, request: Request) -> Response:
+        scheme = request.scheme
         if scheme not in ("http", "https"):
-            raise httpcore.UnsupportedProtocol(
+            raise UnsupportedProtocol(
                 f"Request URL has an unsupported protocol '{scheme}://'."
                 if scheme
                 else "Request URL is missing an 'http://' or 'https://' protocol."
             )
-        if not request.url.host:
-            raise httpcore.UnsupportedProtocol("Request URL is missing a host.")
-        timeouts = request.extensions.get("timeout", {})
-        if not self._slots.acquire(timeout=timeouts.get("pool")):
-            raise httpcore.PoolTimeout("No connection became available in time.")
+        if not request.host:
+            raise UnsupportedProtocol("Request URL is missing a host.")
+        port = request.port or default_port(scheme) or 0
+        origin = (scheme, request.host, port)
+        timeouts = request.timeouts
+        if not self._slots.acquire(timeout=timeouts.pool):
+            raise PoolTimeout("No connection became available in time.")
         try:
-            origin = request.url.origin
+            headers = request.headers
+            if not any(name.lower() == b"host" for name, _ in headers):
+                host = f"[{request.host}]" if ":" in request.host else request.host
+                netloc = host if request.port in (None, default_port(scheme)) else f"{host}:{port}"
+                headers = [(b"Host", netloc.encode("ascii")), *headers]
+            closing = any(
+                name.lower() == b"connection" and b"close" in value.lower() for name, value in headers
+            )
             while True:
-                connection = self._take(origin)
+                connection = self._take(origin, timeouts)
                 try:
-                    response = connection.handle_request(request)
-                except httpcore.ConnectionNotAvailable:
-                    connection.close()  # closed under us: try another (the pool does)
+                    connection.send(request.target, headers, timeouts)
+                    head = connection.read_head(timeouts, closing)
+                except h1._Stale:
+                    connection.close()  # closed under us: a new connection (the request is a GET)
                     continue
                 except BaseException:
                     connection.close()
@@ -101,39 +95,46 @@ class DirectPool:
         except BaseException:
             self._slots.release()
             raise
-        return httpcore.Response(
-            status=response.status,
-            headers=response.headers,
-            content=_Stream(response.stream, lambda: self._give_back(origin, connection)),
-            extensions=response.extensions,
-        )
+        done = _Done(self, origin, connection)
+        return Response(head.status, head.reason, head.headers, done.body(head), done)
 
-    def _take(self, origin: httpcore.Origin) -> httpcore.HTTPConnection:
+    def _take(self, origin: _Origin, timeouts: Timeouts) -> h1.Connection:
         """The most recently used idle connection to ``origin`` that still works, else a
         new one; stale ones met on the way are closed."""
-        key = (origin.scheme, origin.host, origin.port)
         while True:
             with self._lock:
-                idle = self._idle.get(key)
+                idle = self._idle.get(origin)
                 connection = idle.pop() if idle else None
             if connection is None:
-                return httpcore.HTTPConnection(
-                    origin=origin,
-                    ssl_context=self._ssl_context() if origin.scheme == b"https" and self._ssl_context else None,
-                    keepalive_expiry=self._keepalive_expiry,
-                    network_backend=self._backend,
-                )
-            if connection.is_idle() and not connection.has_expired():
+                return self._connect(origin, timeouts)
+            if connection.usable(self._keepalive_expiry):
                 return connection
             connection.close()
 
-    def _give_back(self, origin: httpcore.Origin, connection: httpcore.HTTPConnection) -> None:
+    def _connect(self, origin: _Origin, timeouts: Timeouts) -> h1.Connection:
+        scheme, host, port = origin
+        sock = self._addresses.connect(host, port, timeouts.connect)
         try:
-            if connection.is_idle() and not self._closed:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if scheme == "https":
+                context = self._ssl_context() if self._ssl_context else ssl.create_default_context()
+                try:
+                    sock = context.wrap_socket(sock, server_hostname=host)
+                except TimeoutError as exc:
+                    raise ConnectTimeout("timed out during the TLS handshake") from exc
+                except (OSError, ssl.SSLError, ValueError) as exc:
+                    raise ConnectError(str(exc) or type(exc).__name__) from exc
+        except BaseException:
+            sock.close()
+            raise
+        return h1.Connection(sock, timeouts.connect)
+
+    def _give_back(self, origin: _Origin, connection: h1.Connection) -> None:
+        try:
+            if not connection.closed and not self._closed:
                 with self._lock:
                     if not self._closed:
-                        key = (origin.scheme, origin.host, origin.port)
-                        self._idle.setdefault(key, []).append(connection)
+                        self._idle.setdefault(origin, []).append(connection)
                         return
             connection.close()
         finally:
@@ -146,3 +147,88 @@ class DirectPool:
             self._idle.clear()
         for connection in idle:
             connection.close()
+
+
+class _Done:
+    """A response's body and its ``close``: the slot is given back once, the connection
+    kept only when the body was read to its end (a body that breaks frees its slot at
+    once)."""
+
+    __slots__ = ("_pool", "_origin", "_connection", "_finished", "_released")
+
+    def __init__(self, pool: DirectPool, origin: _Origin, connection: h1.Connection) -> None:
+        self._pool = pool
+        self._origin = origin
+        self._connection = connection
+        self._finished = False
+        self._released = False
+
+    def body(self, head: h1.Head) -> Iterator[bytes]:
+        try:
+            yield from self._connection.body(head)
+        except BaseException:
+            self()
+            raise
+        self._finished = True
+
+    def __call__(self) -> None:
+        if self._released:
+            return
+        self._released = True
+        if not self._finished:
+            self._connection.close()
+        self._pool._give_back(self._origin, self._connection)
+
+
+class _Addresses:
+    """Each host looked up once per solve, not once per connection.
+
+    A cold solve opens up to 16 connections to the files host within a millisecond, and
+    each one called ``getaddrinfo``.  Where a DNS answer gets lost, the resolver waits 5 s
+    before it asks again: measured on this machine, one cold solve in four stalled that
+    long, every thread waiting on its own lookup.  Here one thread looks the host up and
+    the others wait for that answer; every address is tried in order, as
+    ``socket.create_connection`` does.  A failed lookup is not remembered.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._hosts: dict[tuple[str, int], threading.Lock] = {}
+        self._found: dict[tuple[str, int], list[tuple[int, tuple[object, ...]]]] = {}
+
+    def connect(self, host: str, port: int, timeout: float | None) -> socket.socket:
+        addresses = self._lookup(host, port)
+        failure: Exception | None = None
+        for family, address in addresses:
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            try:
+                sock.settimeout(timeout)
+                sock.connect(address)
+                return sock
+            except TimeoutError as exc:
+                sock.close()
+                failure = ConnectTimeout("timed out")
+                failure.__cause__ = exc
+            except OSError as exc:
+                sock.close()
+                failure = ConnectError(str(exc) or type(exc).__name__)
+                failure.__cause__ = exc
+        assert failure is not None
+        raise failure
+
+    def _lookup(self, host: str, port: int) -> list[tuple[int, tuple[object, ...]]]:
+        key = (host, port)
+        with self._lock:
+            host_lock = self._hosts.setdefault(key, threading.Lock())
+        with host_lock:
+            found = self._found.get(key)
+            if found is None:
+                try:
+                    infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
+                except (OSError, UnicodeError) as exc:
+                    raise ConnectError(str(exc) or type(exc).__name__) from exc
+                found = list(dict.fromkeys((info[0], info[4]) for info in infos))
+                if not found:
+                    raise ConnectError(f"no address for {host}")
+                self._found[key] = found
+            return found

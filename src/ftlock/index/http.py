@@ -2,21 +2,23 @@
 retries with back-off for transient failures, and ``file://`` URLs read from disk.
 
 Everything above this module sees :class:`Fetched` values and ftlock errors, never
-httpcore exceptions, so messages stay one line and never leak credentials.
+transport exceptions, so messages stay one line and never leak credentials.
 
-Requests go straight to httpcore's connection pools.  They went through ``httpx.Client``
-until that cost showed: on a cold solve (150-400 requests, CPU-bound on small machines)
-httpx's request and response objects cost about 0.25 ms of CPU per request on top of
-httpcore's 0.5 ms, and its import 15 ms.  What httpx added is kept, rule by rule, in
-:mod:`ftlock.index.wire` (URL normalization, proxies from the environment, gzip and
-deflate, cookies) and here (redirects, Basic auth, timeouts, connection limits).
+Requests go to ftlock's own HTTP/1.1 connections (:mod:`ftlock.index.connections`), or
+through httpcore's proxy pools where the environment names a proxy
+(:mod:`ftlock.index.proxied`).  They went through ``httpx.Client``, then httpcore's pools,
+until each cost showed: on a cold solve (150-400 requests, CPU-bound on small machines)
+httpx's request and response objects cost about 0.25 ms of CPU per request, httpcore
+and h11 about 0.4 ms more, and their imports 30 ms.  What httpx added is kept, rule by
+rule, in :mod:`ftlock.index.wire` (URL normalization, proxies from the environment, gzip
+and deflate, cookies) and here (redirects, Basic auth, timeouts, connection limits).
 
 What counts as transient (retried ``retries`` times, waiting ``backoff`` seconds, doubling,
 with a little jitter; ``Retry-After`` is honoured up to :data:`MAX_RETRY_AFTER`):
 
 * statuses 429, 500, 502, 503, 504;
 * every transport failure: connection refused or reset, timeouts, a body cut short
-  (``Content-Length`` larger than what arrived: httpcore's ``RemoteProtocolError``), a
+  (``Content-Length`` larger than what arrived: a ``RemoteProtocolError``), a
   body that fails to decode (broken gzip).
 
 Credentials: index credentials (from the index URLs, see :mod:`ftlock.index.settings`)
@@ -41,24 +43,34 @@ import logging
 import netrc
 import os
 import random
-import socket
 import ssl
 import threading
 import time
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar, cast
 from urllib.parse import unquote, urlsplit
-
-import httpcore
 
 from ftlock._version import __version__
 from ftlock.errors import IndexResponseError, IndexUnreachable, UsageError
 from ftlock._urls import is_secure_url, origin, redact, split_credentials
 from ftlock.index import wire
 from ftlock.index.connections import DirectPool
+from ftlock.index.proxied import ProxyPool
+from ftlock.index.transport import (
+    ConnectError,
+    ConnectTimeout,
+    ReadError,
+    RemoteProtocolError,
+    Request,
+    Response,
+    TimeoutException,
+    Timeouts,
+    TransportError,
+    WriteError,
+)
 from ftlock.index.wire import DecodingError, InvalidURL
 from ftlock.untrusted import (
     BODY_DEADLINE_TIMEOUTS,
@@ -68,16 +80,10 @@ from ftlock.untrusted import (
 )
 
 TRANSIENT_STATUS = {429, 500, 502, 503, 504}
-#: Failures worth another try: the next attempt may well succeed (what httpx called a
-#: ``TransportError``, and a body that does not decode).
-TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
-    httpcore.TimeoutException,  # connect, read, write, pool
-    httpcore.NetworkError,  # connect, read, write
-    httpcore.ProtocolError,  # remote (a body cut short), local
-    httpcore.ProxyError,
-    httpcore.UnsupportedProtocol,
-    DecodingError,
-)
+#: Failures worth another try: the next attempt may well succeed (every transport error:
+#: timeouts, network and protocol errors, proxies, unsupported URLs; and a body that does
+#: not decode).
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = (TransportError, DecodingError)
 #: Redirects followed per request (httpx's default).
 MAX_REDIRECTS = 20
 _REDIRECTS = (301, 302, 303, 307, 308)
@@ -214,7 +220,7 @@ class _Answer:
     __slots__ = ("url", "status", "reason", "headers", "response")
 
     def __init__(
-        self, url: wire.URL, status: int, reason: str, headers: dict[str, str], response: httpcore.Response
+        self, url: wire.URL, status: int, reason: str, headers: dict[str, str], response: Response
     ) -> None:
         self.url = url
         self.status = status
@@ -224,7 +230,7 @@ class _Answer:
 
     def chunks(self) -> Iterator[bytes]:
         """The body, decoded (gzip, deflate) in pieces of at most :data:`wire.PIECE`."""
-        stream = cast(Iterable[bytes], self.response.stream)
+        stream = self.response
         decoder = wire.Decoder.for_header(self.headers.get("content-encoding"))
         if decoder is None:
             for chunk in stream:
@@ -305,7 +311,7 @@ class Http:
         self._count_lock = threading.Lock()
         self._closed = False
         # httpx.Timeout(timeout): connect, read, write and pool waits alike
-        self._extensions = {"timeout": dict.fromkeys(("connect", "read", "write", "pool"), timeout)}
+        self._timeouts = Timeouts.all(timeout)
         self._headers = [
             ("Accept", "*/*"),
             ("Accept-Encoding", wire.ACCEPT_ENCODING),
@@ -313,23 +319,22 @@ class Http:
             ("User-Agent", f"ftlock/{__version__}"),
         ]
         self._cookies = wire.Cookies()
-        limits: dict[str, Any] = {  # httpx.Limits, as httpcore's pools take them
+        limits: dict[str, Any] = {  # httpx.Limits, as httpcore's proxy pools take them
             "max_connections": max_connections,
             "max_keepalive_connections": max_connections,
             "keepalive_expiry": _KEEPALIVE_EXPIRY,
         }
         # direct connections (not those through a proxy) look each host up once
-        self._pool: DirectPool | httpcore.ConnectionPool = DirectPool(
+        self._pool = DirectPool(
             ssl_context=self._trust.get,
             max_connections=max_connections,
             keepalive_expiry=_KEEPALIVE_EXPIRY,
-            network_backend=_ResolveOnce(),
         )
         # proxies from the environment (HTTP(S)_PROXY, ALL_PROXY, NO_PROXY), as httpx
         # with trust_env: one pool per pattern; None is "no proxy", the direct pool
         try:
             self._routes = [
-                (pattern, None if proxy is None else _proxy_pool(proxy, self._trust.get(), limits))
+                (pattern, None if proxy is None else ProxyPool(proxy, self._trust.get(), limits))
                 for pattern, proxy in wire.proxy_routes(wire.environment_proxies())
             ]
         except (ValueError, InvalidURL) as exc:  # the user's environment: one line, no traceback
@@ -509,13 +514,8 @@ class Http:
             self._refuse_insecure(target)
             response = self._send(target, sent)
             try:
-                reason = response.extensions.get("reason_phrase", b"")
                 answer = _Answer(
-                    target,
-                    response.status,
-                    reason.decode("ascii", errors="ignore") if isinstance(reason, bytes) else "",
-                    wire.decode_headers(response.headers),
-                    response,
+                    target, response.status, response.reason, wire.decode_headers(response.headers), response
                 )
                 self._cookies.extract(target, sent, response.headers)
                 if response.status not in _REDIRECTS or "location" not in answer.headers:
@@ -530,22 +530,19 @@ class Http:
             target = following
             redirects += 1
 
-    def _send(self, url: wire.URL, headers: list[tuple[str, str]]) -> httpcore.Response:
-        pool = self._pool
+    def _send(self, url: wire.URL, headers: list[tuple[str, str]]) -> Response:
+        pool: DirectPool | ProxyPool = self._pool
         for pattern, proxy in self._routes:
             if pattern.matches(url):
                 pool = proxy or self._pool
                 break
-        request = httpcore.Request(
-            b"GET",
-            httpcore.URL(
-                scheme=url.scheme.encode("ascii"),
-                host=url.host.encode("ascii"),
-                port=url.port,
-                target=url.target,
-            ),
-            headers=[(key.encode("ascii"), value.encode("utf-8")) for key, value in headers],
-            extensions=self._extensions,
+        request = Request(
+            url.scheme,
+            url.host,
+            url.port,
+            url.target,
+            [(key.encode("ascii"), value.encode("utf-8")) for key, value in headers],
+            self._timeouts,
         )
         return pool.handle_request(request)
 
@@ -621,55 +618,6 @@ class Http:
         return Fetched(url, 200, {"content-type": content_type}, body)
 
 
-class _ResolveOnce(httpcore.SyncBackend):
-    """Connections that look their host up once per solve, not once each.
-
-    A cold solve opens up to 16 connections to the files host within a millisecond, and
-    each one called ``getaddrinfo``.  Where a DNS answer gets lost, the resolver waits 5 s
-    before it asks again: measured on this machine, one cold solve in four stalled that
-    long, every thread waiting on its own lookup.  Here one thread looks the host up and
-    the others wait for that answer; every address is tried in order, as
-    ``socket.create_connection`` does.  A failed lookup is not remembered.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._lock = threading.Lock()
-        self._hosts: dict[tuple[str, int], threading.Lock] = {}
-        self._addresses: dict[tuple[str, int], list[str]] = {}
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.NetworkStream:
-        addresses = self._lookup(host, port)
-        for address in addresses[:-1]:
-            try:
-                return super().connect_tcp(address, port, timeout, local_address, socket_options)
-            except (httpcore.ConnectError, httpcore.ConnectTimeout):
-                continue
-        return super().connect_tcp(addresses[-1], port, timeout, local_address, socket_options)
-
-    def _lookup(self, host: str, port: int) -> list[str]:
-        key = (host, port)
-        with self._lock:
-            host_lock = self._hosts.setdefault(key, threading.Lock())
-        with host_lock:
-            found = self._addresses.get(key)
-            if found is None:
-                try:
-                    infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
-                except OSError as exc:
-                    raise httpcore.ConnectError(str(exc)) from exc
-                found = list(dict.fromkeys(str(info[4][0]) for info in infos)) or [host]
-                self._addresses[key] = found
-            return found
-
-
 class _Trust:
     """The TLS context, its CA certificates loaded once, in a thread of its own.
 
@@ -724,37 +672,12 @@ def _ssl_context(cert: str | None, env_file: str | None, env_dir: str | None) ->
     return ssl.create_default_context(cafile=certifi.where())
 
 
-def _proxy_pool(proxy: wire.Proxy, ssl_context: ssl.SSLContext, limits: dict[str, Any]) -> httpcore.ConnectionPool:
-    """httpx's ``HTTPTransport(proxy=...)``: an HTTP(S) proxy (requests to https hosts
-    tunnel through CONNECT), or SOCKS where ``socksio`` is installed."""
-    url = httpcore.URL(
-        scheme=proxy.url.scheme.encode("ascii"),
-        host=proxy.url.host.encode("ascii"),
-        port=proxy.url.port,
-        target=proxy.url.target,
-    )
-    if proxy.url.scheme in ("http", "https"):
-        return httpcore.HTTPProxy(
-            proxy_url=url, proxy_auth=proxy.auth, ssl_context=ssl_context, **limits
-        )
-    import importlib.util  # noqa: PLC0415 - SOCKS proxies only
-
-    if importlib.util.find_spec("socksio") is None:  # httpcore's SOCKS support needs it
-        raise UsageError(
-            f"the SOCKS proxy {proxy.url} needs the 'socksio' package, which is not "
-            "installed: pip install socksio"
-        )
-    return httpcore.SOCKSProxy(
-        proxy_url=url, proxy_auth=proxy.auth, ssl_context=ssl_context, **limits
-    )
-
-
 def _redirect_url(url: wire.URL, location: str) -> wire.URL:
     """httpx's ``_redirect_url``: ``Location`` resolved against the URL that answered."""
     try:
         following = wire.parse_url(location)
     except InvalidURL as exc:  # the server's fault: like a broken answer, transient
-        raise httpcore.RemoteProtocolError(f"Invalid URL in location header: {exc}.") from None
+        raise RemoteProtocolError(f"Invalid URL in location header: {exc}.") from None
     if following.scheme and not following.host:  # "https:/path": the same host
         following = following.copy_with(host=url.host)
     if not following.is_absolute:
@@ -775,11 +698,11 @@ def _is_https_upgrade(url: wire.URL, following: wire.URL) -> bool:
     )
 
 
-def _drain(response: httpcore.Response) -> None:
+def _drain(response: Response) -> None:
     """Read a redirect's body so its connection can serve the next request; a large one
     is left unread (closing the response then drops the connection)."""
     read = 0
-    for chunk in cast(Iterable[bytes], response.stream):
+    for chunk in response:
         read += len(chunk)
         if read > _REDIRECT_BODY:
             return
@@ -805,11 +728,11 @@ def _reason(exc: Exception) -> str:
 
 def _describe(exc: Exception, shown: str, attempts: int, timeout: float) -> str:
     tries = f" ({attempts} attempts)" if attempts > 1 else ""
-    if isinstance(exc, (httpcore.ConnectError, httpcore.ConnectTimeout)):
+    if isinstance(exc, (ConnectError, ConnectTimeout)):
         return f"cannot reach {shown}: {_reason(exc)}{tries}"
-    if isinstance(exc, httpcore.TimeoutException):
+    if isinstance(exc, TimeoutException):
         return f"{shown}: no answer within --timeout {timeout:g}s{tries}"
-    if isinstance(exc, (httpcore.RemoteProtocolError, httpcore.ReadError, httpcore.WriteError)):
+    if isinstance(exc, (RemoteProtocolError, ReadError, WriteError)):
         return f"{shown}: the connection broke off ({_reason(exc)}){tries}"
     if isinstance(exc, DecodingError):
         return f"{shown}: the response could not be decoded ({_reason(exc)}){tries}"
