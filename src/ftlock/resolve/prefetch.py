@@ -13,6 +13,8 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from packaging.specifiers import SpecifierSet
+
 from ftlock.distribution.metadata import MetadataFetcher
 from ftlock.errors import FtlockError
 from ftlock.index.client import IndexClient
@@ -161,6 +163,10 @@ class Prefetcher:
         self.walk_ahead = walk_ahead
         self.prerelease = prerelease
         self._seen: set[tuple[str, str]] = set()  # walked
+        #: per project, every version range the walk met so far, intersected (see
+        #: :meth:`_guess`)
+        self._ranges: dict[str, SpecifierSet] = {}
+        self._expanded: set[tuple[str, str, frozenset[str]]] = set()  # versions walked into
         self._needed: set[tuple[str, str]] = set()  # the solver's own, built if sdist-only
         self._lock = threading.Lock()
         self.stopped = False
@@ -239,15 +245,7 @@ class Prefetcher:
     def _after_page(self, page: Future, dep: Requirement, walk: bool, build: bool) -> None:
         if self.stopped or page.exception() is not None:
             return  # the solver will ask again and report errors properly
-        # the solver's pre-release rule, with this requirement alone: packaging 26's
-        # ``contains`` admits pre-releases, and guessing one (einops 0.9.0.dev0 for
-        # ``einops``) fetched metadata, pages and a whole walk the solver never used
-        matching = (
-            c
-            for c in self.finder.candidates(dep.name)
-            if not c.yanked and dep.specifier.contains(c.version, prereleases=True) and c.files
-        )
-        best = likely_pick(self.prerelease, dep.specifier, matching)
+        best = self._guess(dep)
         if best is None:
             return
         sdist_only = not any(f.is_wheel for f in best.files)
@@ -258,11 +256,48 @@ class Prefetcher:
         except RuntimeError:
             return
         if walk or sdist_only:  # an sdist's requirements were not walked when first seen
-            future.add_done_callback(lambda f: self._expand(f, dep.extras))
+            future.add_done_callback(lambda f: self._expand(f, best, dep.extras))
 
-    def _expand(self, future: Future[Metadata], extras: frozenset[str]) -> None:
+    def _guess(self, dep: Requirement) -> Candidate | None:
+        """The version the solver will most likely pick for ``dep``'s project: the newest
+        allowed by every range the walk has met for it so far, by the solver's pre-release
+        rule.
+
+        One requirement alone guesses too high: unsloth caps ``torch<2.15``, but
+        accelerate's ``torch>=2.0`` alone picked torch 2.15.0, and the walk fetched its
+        metadata and a CUDA 13 stack (two dozen requests) the solver never asked for.  When
+        the ranges met so far leave nothing (one came from a wrong guess), this requirement
+        starts them over."""
+        with self._lock:
+            known = self._ranges.get(dep.name)
+            ranges = dep.specifier if known is None else known & dep.specifier
+            self._ranges[dep.name] = ranges
+        best = self._newest(dep.name, ranges)
+        if best is None and known is not None:
+            with self._lock:
+                self._ranges[dep.name] = dep.specifier
+            best = self._newest(dep.name, dep.specifier)
+        return best
+
+    def _newest(self, name: str, ranges: SpecifierSet) -> Candidate | None:
+        # the solver's pre-release rule: packaging 26's ``contains`` admits pre-releases,
+        # and guessing one (einops 0.9.0.dev0 for ``einops``) fetched metadata, pages and
+        # a whole walk the solver never used
+        matching = (
+            c
+            for c in self.finder.candidates(name)
+            if not c.yanked and ranges.contains(c.version, prereleases=True) and c.files
+        )
+        return likely_pick(self.prerelease, ranges, matching)
+
+    def _expand(self, future: Future[Metadata], candidate: Candidate, extras: frozenset[str]) -> None:
         if self.stopped or future.exception() is not None:
             return
+        key = (candidate.name, str(candidate.version), extras)
+        with self._lock:
+            if key in self._expanded:  # reached again by another range: walked already
+                return
+            self._expanded.add(key)
         metadata = future.result()
         reqs = target_requirements(metadata, frozenset(), self.target)
         if extras:
