@@ -73,6 +73,7 @@ class IndexClient:
         self._submit = submit
         self._lock = threading.Lock()
         self._pages: dict[NormalizedName, Future[ProjectPage]] = {}
+        self._taken: set[NormalizedName] = set()  # pages some thread has started on
         #: every page this client used, ``(index_url, name) -> (fetched_at, entry identity)``:
         #: the solve cache (:mod:`ftlock.resolve.memo`) reuses a solve only while all of
         #: them are the same entries and still fresh
@@ -88,35 +89,55 @@ class IndexClient:
         }
 
     def project(self, name: str) -> ProjectPage:
-        """The page of ``name`` from the first index that has it; blocks until fetched."""
-        return self._future(canonicalize_name(name)).result()
+        """The page of ``name`` from the first index that has it; blocks until fetched.
+
+        A page no pool thread has started on yet is fetched right here: the solver waits
+        for it now, and in the pool it would wait its turn behind the walk's guesses (on
+        benchmark B the solver waited most of its time for pages queued that way)."""
+        key = canonicalize_name(name)
+        future, _ = self._future(key)
+        self._complete(future, key)
+        return future.result()
 
     def prefetch(self, name: str) -> Future[ProjectPage]:
-        return self._future(canonicalize_name(name))
-
-    # -- internals -------------------------------------------------------------------------
-    def _future(self, name: NormalizedName) -> Future[ProjectPage]:
-        with self._lock:
-            future = self._pages.get(name)
-            if future is not None:
-                return future
-            future = self._pages[name] = Future()
+        key = canonicalize_name(name)
+        future, new = self._future(key)
+        if not new:
+            return future
         # Submitted outside the lock: submitting may start a pool thread, which waits for
         # the GIL, and every other thread asking for any page would wait behind it (the
         # solver's thread spent 0.3 s of an unsloth re-solve there).
         if self._submit is None:
-            self._complete(future, name)
+            self._complete(future, key)
             return future
         try:
-            work = self._submit(self._complete, future, name)
+            work = self._submit(self._complete, future, key)
         except RuntimeError as exc:  # the pool is shut down: the solve is over
-            future.set_exception(exc)
+            if self._take(key):
+                future.set_exception(exc)
             raise
         work.add_done_callback(lambda done: future.cancel() if done.cancelled() else None)
         return future
 
+    # -- internals -------------------------------------------------------------------------
+    def _future(self, name: NormalizedName) -> tuple[Future[ProjectPage], bool]:
+        with self._lock:
+            future = self._pages.get(name)
+            if future is not None:
+                return future, False
+            future = self._pages[name] = Future()
+            return future, True
+
+    def _take(self, name: NormalizedName) -> bool:
+        """True for the one thread that gets to fetch ``name``'s page."""
+        with self._lock:
+            if name in self._taken:
+                return False
+            self._taken.add(name)
+            return True
+
     def _complete(self, future: Future[ProjectPage], name: NormalizedName) -> None:
-        if not future.set_running_or_notify_cancel():
+        if not self._take(name) or not future.set_running_or_notify_cancel():
             return
         try:
             future.set_result(self._find(name))

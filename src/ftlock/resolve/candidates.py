@@ -269,18 +269,21 @@ class CandidateFinder:
         """The project's candidates, newest first; built lazily, version by version.
 
         The solver and the prefetcher's callbacks ask for the same project at once; one of
-        them groups the page (torch's lists thousands of files), the others wait for it."""
+        them groups the page (torch's lists thousands of files), the others wait for it.
+        The page is had before any lock is taken: the thread that fetches it runs the
+        callbacks waiting on it, and those ask for these candidates too."""
         with self._lock:
             found = self._cache.get(name)
             if found is not None:
                 return found
+        page = self.index.project(name)
+        with self._lock:
             building = self._building.setdefault(name, threading.Lock())
         with building:
             with self._lock:
                 found = self._cache.get(name)
             if found is not None:
                 return found
-            page = self.index.project(name)
             wanted = canonicalize_name(name)
             by_version = group_ranges(page.filenames, wanted)
             result = ProjectCandidates(self, wanted, page, by_version)
