@@ -18,7 +18,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "src" / "ftlock"
 #: Rank of each top-level part of the package; a module may import only from its own rank
 #: or a lower one (and, inside its own folder, anything but a cycle).
 LAYERS: dict[str, int] = {
-    "errors": 0, "_urls": 0, "_version": 0, "_toml": 0, "_dates": 0, "untrusted": 0,
+    "errors": 0, "_urls": 0, "_version": 0, "_toml": 0, "_dates": 0, "_values": 0, "untrusted": 0,
     "gpu": 1,
     "knowledge": 2,
     "index": 3,

@@ -19,9 +19,11 @@ import shutil
 import stat
 import subprocess
 import zipfile
-from dataclasses import dataclass
+
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
+
+import msgspec
 
 from ftlock.errors import MetadataError
 
@@ -38,9 +40,7 @@ if __name__ == "__main__":
     sys.exit({call}())
 """
 
-
-@dataclass(frozen=True)
-class Scheme:
+class Scheme(msgspec.Struct, frozen=True):
     """Where each part of a wheel goes in one environment (the interpreter's own answer,
     so distributions that put platlib in ``lib64`` are handled like pip handles them)."""
 

@@ -18,7 +18,7 @@ nothing here knows about particular GPUs or CUDA releases.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -29,6 +29,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from ftlock._values import replace
 from ftlock.errors import NoSolution, UsageError
 from ftlock.gpu.cuda import DriverSupport, compat_floor, min_driver
 from ftlock.gpu._catalog import Entry, HttpUrl, Sources, load

@@ -32,9 +32,11 @@ import os
 import queue
 import threading
 import time
-from dataclasses import dataclass
+
 from datetime import datetime
 from pathlib import Path
+
+import msgspec
 
 from ftlock._urls import redact
 from ftlock.index.entrydb import EntryDB
@@ -49,7 +51,6 @@ TMP_PREFIX = ".tmp-"
 STALE_TMP = 3600.0
 _WRITER = f"{os.getpid()}-{os.urandom(4).hex()}"
 _WRITES = itertools.count()
-
 
 def _write_behind() -> bool:
     """False when ``FTLOCK_CACHE_HOLD=0``: a solve then writes each cache entry at once, in
@@ -67,8 +68,7 @@ def _key(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-@dataclass(frozen=True)
-class FetchPolicy:
+class FetchPolicy(msgspec.Struct, frozen=True):
     """How much to trust the page cache (the rules in this module's docstring)."""
 
     page_ttl: float = 600.0
@@ -88,8 +88,7 @@ class FetchPolicy:
         return cutoff is not None and fetched_at > cutoff.timestamp()
 
 
-@dataclass(frozen=True)
-class CachedPage:
+class CachedPage(msgspec.Struct, frozen=True):
     """A project page as the index sent it; ``body`` None records "not on this index"."""
 
     body: bytes | None

@@ -48,10 +48,12 @@ import threading
 import time
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar, cast
 from urllib.parse import unquote, urlsplit
+
+import msgspec
 
 from ftlock._version import __version__
 from ftlock.errors import IndexResponseError, IndexUnreachable, UsageError
@@ -99,9 +101,7 @@ DEFAULT_BACKOFF = 0.5
 MAX_BACKOFF = 10.0
 log = logging.getLogger("ftlock.resolver.http")  # the name users see in -v output; kept across the move
 
-
-@dataclass(frozen=True)
-class Fetched:
+class Fetched(msgspec.Struct, frozen=True):
     url: str  # final URL after redirects
     status: int
     headers: dict[str, str]
@@ -112,8 +112,7 @@ class Fetched:
         return self.headers.get("content-type", "")
 
 
-@dataclass(frozen=True)
-class Downloaded:
+class Downloaded(msgspec.Struct, frozen=True):
     """A body streamed to a temporary file: read it with ``file`` (at offset 0), close it
     when done (``with downloaded.file:``)."""
 

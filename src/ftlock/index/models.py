@@ -10,12 +10,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
+import msgspec
+
 if TYPE_CHECKING:  # pragma: no cover
     from packaging.utils import NormalizedName
 
 
-@dataclass(frozen=True, slots=True)
-class DistFile:
+class DistFile(msgspec.Struct, frozen=True):
     """One file on an index page (PEP 691 ``files`` entry / PEP 503 anchor)."""
 
     filename: str
@@ -67,15 +68,14 @@ class ProjectPage:
         return [f for f in built if f is not None]
 
 
-@dataclass(frozen=True)
-class Metadata:
+class Metadata(msgspec.Struct, frozen=True):
     """The parts of core metadata a resolver needs."""
 
     name: str
     version: str
     requires_dist: tuple[str, ...] = ()
     requires_python: str | None = None
-    provides_extra: tuple[str, ...] = field(default=())
+    provides_extra: tuple[str, ...] = msgspec.field(default=())
 
     def to_json(self) -> dict[str, object]:
         return {

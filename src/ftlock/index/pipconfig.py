@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+
 from pathlib import Path
+
+import msgspec
 
 from ftlock.errors import UsageError
 from ftlock.index.settings import iter_pip_settings, pip_config_files, redact
@@ -26,9 +28,7 @@ from ftlock.index.settings import iter_pip_settings, pip_config_files, redact
 #: pip's environment variables: ``--isolated`` ignores them along with the files
 PIP_ENV_PREFIX = "PIP_"
 
-
-@dataclass(frozen=True)
-class PipConstraint:
+class PipConstraint(msgspec.Struct, frozen=True):
     """One constraints file that pip's configuration applies to every ``pip install``."""
 
     path: Path  # absolute: a lock is often made in another directory than it is installed in

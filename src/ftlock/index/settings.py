@@ -14,10 +14,13 @@ from collections.abc import Iterator
 import fnmatch
 import os
 import sys
-from dataclasses import dataclass, replace
+
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+import msgspec
+
+from ftlock._values import replace
 from ftlock._urls import _host_allowed, is_local_host, is_secure_url, origin, redact, redact_text, split_credentials  # noqa: F401 - re-exported: index settings speak in these terms
 from ftlock.errors import UsageError
 
@@ -101,8 +104,7 @@ def read_pip_config(files: list[Path] | None = None) -> dict[str, str]:
     return {name: value for name, value, _, _ in iter_pip_settings(files)}
 
 
-@dataclass(frozen=True)
-class IndexSettings:
+class IndexSettings(msgspec.Struct, frozen=True):
     """The ordered indexes and connection settings of one solve."""
 
     urls: tuple[str, ...]  # without credentials: safe to log, cache and write

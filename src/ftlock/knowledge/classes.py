@@ -23,19 +23,19 @@ compiled code loaded with ctypes that never touches NumPy's C API).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+
 from datetime import datetime, timezone
 from typing import Any
 
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+import msgspec
+
 #: operators that bound a requirement from above
 _UPPER = ("<", "<=", "==", "===", "~=")
 
-
-@dataclass(frozen=True)
-class ReleaseFacts:
+class ReleaseFacts(msgspec.Struct, frozen=True):
     """What the index and the metadata say about one release, for the target."""
 
     platform_uploads: tuple[float | None, ...]  # upload times of its platform-specific wheels

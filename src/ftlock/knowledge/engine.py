@@ -20,11 +20,12 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from dataclasses import dataclass, field
 
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
+
+import msgspec
 
 from ftlock.knowledge.classes import ReleaseFacts, in_class
 from ftlock.knowledge.loader import LoadedRule, builtin_rules, load_rules
@@ -38,8 +39,7 @@ from ftlock.knowledge.rules import (
 )
 
 
-@dataclass(frozen=True)
-class TargetFacts:
+class TargetFacts(msgspec.Struct, frozen=True):
     """What rule conditions are evaluated against."""
 
     features: frozenset[str] = frozenset()
@@ -77,19 +77,17 @@ class TargetFacts:
         return True
 
 
-@dataclass(frozen=True)
-class RuleRequirementSpec:
+class RuleRequirementSpec(msgspec.Struct, frozen=True):
     """A requirement a rule adds when a package version is pinned."""
 
     rule: ConflictRule | RequiresRule | AbiRule
     name: str
-    specifier: SpecifierSet = field(default_factory=SpecifierSet)
+    specifier: SpecifierSet = msgspec.field(default_factory=SpecifierSet)
     exclude: SpecifierSet | None = None  # conflict: the version must NOT be in this range
     optional: bool = False  # conflict: satisfied by the package being absent
 
 
-@dataclass(frozen=True)
-class Violation:
+class Violation(msgspec.Struct, frozen=True):
     """A rule broken by a set of installed/pinned versions."""
 
     rule: ConflictRule | RequiresRule | MetadataRule | AbiRule

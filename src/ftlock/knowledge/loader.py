@@ -12,10 +12,12 @@ it with the schema's models costs ~60-70 ms of a cold solve.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import msgspec
 
 from ftlock.errors import UsageError
 from ftlock.knowledge.rules import Rule, from_json
@@ -25,7 +27,6 @@ if TYPE_CHECKING:
     from pydantic import TypeAdapter
 
     from ftlock.knowledge import models
-
 
 DATA_DIR = Path(__file__).parent / "data"
 COMPILED = DATA_DIR / "compiled.json"  # generated: python -m ftlock.knowledge.regenerate
@@ -46,8 +47,7 @@ class KnowledgeError(UsageError):
     """A rule file is malformed; the message names the file and the rule."""
 
 
-@dataclass(frozen=True)
-class LoadedRule:
+class LoadedRule(msgspec.Struct, frozen=True):
     rule: Rule
     file: str  # the data file it came from, for `kb show` and lint messages
 

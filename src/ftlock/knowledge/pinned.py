@@ -12,17 +12,17 @@ side left open (``peft==0.12.0`` and ``unsloth<2024.8``) still steers that side.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
+
+import msgspec
 
 from ftlock.errors import NoSolution
 from ftlock.knowledge.engine import Knowledge, Violation
 
 
-@dataclass(frozen=True)
-class PinnedBreak:
+class PinnedBreak(msgspec.Struct, frozen=True):
     """One rule broken by the user's own exact pins."""
 
     violation: Violation

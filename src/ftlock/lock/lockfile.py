@@ -13,11 +13,13 @@ agree (write, read back, compare).  Re-locking (existing pins become preferred v
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+
 from pathlib import Path
 from typing import Any, Literal
 
 from packaging.utils import canonicalize_name
+
+import msgspec
 
 from ftlock._urls import redact
 from ftlock.errors import InputFileError
@@ -28,14 +30,12 @@ from ftlock.resolve.reqfile import read_file
 from ftlock._toml import tomllib
 from ftlock.untrusted import is_sha256
 
-
 # Header lines that record the inputs a lock was made from (see ftlock.project.fingerprint).
 FINGERPRINT_PREFIX = "Inputs fingerprint: "
 INPUT_PREFIX = "Input: "
 
 
-@dataclass(frozen=True)
-class LockEntry:
+class LockEntry(msgspec.Struct, frozen=True):
     """One locked package."""
 
     name: str
@@ -51,8 +51,7 @@ class LockEntry:
         return f"{self.name}=={self.version}" if self.version else f"{self.name} @ {self.url}"
 
 
-@dataclass(frozen=True)
-class LockFile:
+class LockFile(msgspec.Struct, frozen=True):
     path: Path
     format: Literal["requirements", "pylock"]
     packages: dict[str, LockEntry]
@@ -61,7 +60,7 @@ class LockFile:
     inputs: tuple[str, ...] = ()  # the recorded input items
     target: str | None = None  # e.g. "CPython 3.11, linux_x86_64"
     command: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = msgspec.field(default_factory=dict)
 
     def pins(self) -> dict[str, str]:
         """``name -> version`` of the packages pinned by version (not direct references)."""

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
@@ -44,6 +44,7 @@ from packaging.requirements import InvalidRequirement
 from packaging.utils import canonicalize_name
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ftlock._values import replace
 from ftlock.untrusted import parse_pep508
 from ftlock._dates import parse_date
 from ftlock.errors import UsageError

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from ftlock._values import replace
 from ftlock.untrusted import parse_pep508
 from ftlock.project.config import Project, ProjectTarget, absolute_path_requirement
 from ftlock.errors import FtlockError, InputFileError, NoSolution, UsageError

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -22,6 +22,9 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+import msgspec
+
+from ftlock._values import replace
 from ftlock.errors import FtlockError, UsageError
 from ftlock.resolve.candidates import Candidate, Requirement
 from ftlock.resolve.facts import KeptFromBase, UncheckedRequirements
@@ -32,8 +35,7 @@ from ftlock.resolve.reqfile import read_file
 
 
 
-@dataclass(frozen=True)
-class BasePackage:
+class BasePackage(msgspec.Struct, frozen=True):
     name: NormalizedName
     version: str | None  # None when a URL install does not reveal it
     url: str | None = None  # set for packages installed from a URL / VCS / local path

@@ -34,7 +34,7 @@ import tempfile
 import threading
 import venv
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+
 from pathlib import Path
 
 from packaging.markers import InvalidMarker
@@ -43,6 +43,8 @@ from packaging.requirements import Requirement as PkgRequirement
 from packaging.version import Version
 from resolvelib import BaseReporter, Resolver
 from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
+
+import msgspec
 
 from ftlock.errors import MetadataError, OfflineMissing, ProjectNotFound
 from ftlock.index.cache import Cache, FetchPolicy
@@ -63,9 +65,7 @@ MARKER = "ftlock-build-env.json"
 #: Variables that would let the parent's packages leak into the isolated environment.
 _LEAKY = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONUSERBASE", "VIRTUAL_ENV", "__PYVENV_LAUNCHER__")
 
-
-@dataclass(frozen=True)
-class BuildEnv:
+class BuildEnv(msgspec.Struct, frozen=True):
     """One finished environment: its interpreter and what is installed in it."""
 
     root: Path

@@ -19,6 +19,8 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
+import msgspec
+
 from ftlock.untrusted import parse_pep508, shorten
 from ftlock.errors import UsageError
 from ftlock.index.client import IndexClient
@@ -141,8 +143,7 @@ class Candidate:
         return f"{self.identifier}=={self.version}"
 
 
-@dataclass(frozen=True)
-class AbsentCandidate:
+class AbsentCandidate(msgspec.Struct, frozen=True):
     """"Not installed": the first choice for a package only knowledge rules mention.
 
     Conflict rules add optional requirements ("B must not be in Y, if present"); an absent
@@ -163,8 +164,7 @@ class AbsentCandidate:
         return (self.name, "<absent>")
 
 
-@dataclass(frozen=True)
-class PythonCandidate:
+class PythonCandidate(msgspec.Struct, frozen=True):
     """The target's Python, the only candidate of the ``<python>`` pseudo-identifier."""
 
     version: Version

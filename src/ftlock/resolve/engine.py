@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from packaging.specifiers import SpecifierSet
@@ -21,6 +21,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
 
+from ftlock._values import replace
 from ftlock.errors import FtlockError, NoSolution, ProjectNotFound, UsageError
 from ftlock.resolve.base import BaseEnvironment
 from ftlock.resolve.collapse import collapse

@@ -22,9 +22,10 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from packaging.utils import NormalizedName, canonicalize_name
+
+import msgspec
 
 from ftlock.errors import UsageError
 
@@ -48,8 +49,7 @@ class Format(enum.Enum):
 BOTH = frozenset(Format)
 
 
-@dataclass(frozen=True)
-class FormatControl:
+class FormatControl(msgspec.Struct, frozen=True):
     """The two sets pip keeps; :data:`ALL` in a set stands for every project."""
 
     only_binary: frozenset[str] = frozenset()

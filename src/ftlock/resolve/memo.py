@@ -22,10 +22,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from ftlock._values import field_names
 from ftlock._version import __version__
 from ftlock.index.cache import Cache, FetchPolicy
 from ftlock.resolve.formats import FormatControl
@@ -102,9 +102,9 @@ def solve_key(request: SolveRequest, target: Target, inputs: Any, settings: Any)
     # the binary policy is keyed as applied (command line, then the files' option lines):
     # `--only-binary a --only-binary b` and `--only-binary a,b` are one policy, one answer
     asked = {
-        f.name: getattr(request, f.name)
-        for f in fields(request)
-        if f.name not in _TRANSPORT_FIELDS and f.name != "binary"
+        name: getattr(request, name)
+        for name in field_names(request)
+        if name not in _TRANSPORT_FIELDS and name != "binary"
     }
     material = {
         "code": _code_fingerprint(),
@@ -125,9 +125,9 @@ _FACT_FIELDS = ("stack", "features", "rules_off", "pinned_breaks", "base", "warn
 
 
 def _fields(value: Any) -> dict[str, Any]:
-    """A dataclass's fields, one level deep: ``dataclasses.asdict`` deep-copies every value
+    """A value's fields, one level deep: ``dataclasses.asdict`` deep-copies every value
     and walked each package's files twice (4% of a cold solve's CPU on a 116-package lock)."""
-    return {f.name: getattr(value, f.name) for f in fields(value)}
+    return {name: getattr(value, name) for name in field_names(value)}
 
 
 def _dump(resolution: Resolution) -> dict[str, Any]:

@@ -9,17 +9,17 @@ pin means (an error, a skipped option, an editable install).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from packaging.utils import NormalizedName, canonicalize_name
+
+import msgspec
 
 _HEAD = r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*"
 _PIN = re.compile(_HEAD + r"===?\s*([^\s;\\#]+)")
 _URL = re.compile(_HEAD + r"@\s*(\S+)")
 
 
-@dataclass(frozen=True)
-class Pin:
+class Pin(msgspec.Struct, frozen=True):
     """A pinned line: exactly one of ``version`` and ``url`` is set."""
 
     name: NormalizedName

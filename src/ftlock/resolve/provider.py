@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple, Union
 
@@ -35,6 +35,7 @@ from resolvelib import AbstractProvider
 
 import ftlock.resolve.resolvelib_compat  # noqa: F401  - cycle-safe result building
 
+from ftlock._values import replace
 from ftlock.untrusted import parse_pep508
 from ftlock.errors import FtlockError, MetadataError, ProjectNotFound
 from ftlock.resolve.candidates import (

@@ -15,14 +15,15 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import msgspec
+
 from ftlock.errors import InputFileError, UsageError
 from ftlock.resolve.formats import FormatControl
 
 _COMMENT = re.compile(r"(^|\s+)#.*$")
 
 
-@dataclass(frozen=True)
-class InputLine:
+class InputLine(msgspec.Struct, frozen=True):
     """One requirement line and where it came from (``-r path:lineno`` or ``requested``)."""
 
     text: str

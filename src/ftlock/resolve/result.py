@@ -16,6 +16,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import msgspec
+
 from ftlock.index.models import DistFile
 from ftlock.resolve.facts import (
     BaseAddition,
@@ -38,8 +40,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ftlock.resolve.provider import Prerelease
 
 
-@dataclass(frozen=True)
-class SolveRequest:
+class SolveRequest(msgspec.Struct, frozen=True):
     """Everything a solve depends on; the CLI builds one from flags."""
 
     requirements: tuple[str, ...] = ()
@@ -93,8 +94,7 @@ class SolveRequest:
     isolated: bool = False
 
 
-@dataclass(frozen=True)
-class LockedPackage:
+class LockedPackage(msgspec.Struct, frozen=True):
     name: NormalizedName
     version: str
     files: tuple[DistFile, ...]
@@ -106,8 +106,7 @@ class LockedPackage:
     notes: tuple[PinNote, ...] = ()
 
 
-@dataclass(frozen=True)
-class SolveStats:
+class SolveStats(msgspec.Struct, frozen=True):
     seconds: float
     requests: int
     bytes: int

@@ -15,18 +15,18 @@ exclusion rules it out; when it is a pre-release and pip's rule does not admit t
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+
 from typing import Any
 
 from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+import msgspec
+
 from ftlock.resolve.candidates import Candidate, ProjectCandidates, Requirement
 from ftlock.resolve.prereleases import Prerelease, admits_prereleases
 
-
-@dataclass(frozen=True)
-class Selection:
+class Selection(msgspec.Struct, frozen=True):
     """The versions of one project that the current requirements allow."""
 
     specifiers: tuple[SpecifierSet, ...]  # every requirement's, and the constraint's

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import replace
+
 from typing import TYPE_CHECKING, Any
 
+from ftlock._values import replace
 from ftlock.errors import IndexError_, UsageError
 from ftlock.resolve import memo
 from ftlock.index.cache import Cache, default_cache_dir

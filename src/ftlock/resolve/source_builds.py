@@ -11,11 +11,12 @@ projects do this is data, not code: a new one is a TOML entry.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import lru_cache
 
 from packaging.utils import canonicalize_name
 
+from ftlock._values import replace
 from ftlock.gpu import CATALOG_DIR
 from ftlock.resolve.facts import SourceBuild
 from ftlock.resolve.result import LockedPackage

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
+import msgspec
+
 from ftlock.errors import UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -87,8 +89,7 @@ def _numbers(text: str, major: str, minor: str, what: str, low: tuple[int, int])
     return version
 
 
-@dataclass(frozen=True)
-class PythonTarget:
+class PythonTarget(msgspec.Struct, frozen=True):
     """A CPython version: ``(3, 11)`` for the whole minor series or ``(3, 11, 7)`` exactly."""
 
     release: tuple[int, ...]
@@ -133,8 +134,7 @@ class PythonTarget:
         return ".".join(map(str, self.release))
 
 
-@dataclass(frozen=True)
-class PlatformTarget:
+class PlatformTarget(msgspec.Struct, frozen=True):
     """An operating system and CPU, with the wheel platform tags that install there."""
 
     name: str  # as the user wrote it, normalised (e.g. ``linux_x86_64``, ``manylinux2014_x86_64``)
