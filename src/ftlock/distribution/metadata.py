@@ -23,12 +23,14 @@ import tarfile
 import tempfile
 import zipfile
 import zlib
-from dataclasses import dataclass
+
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, cast
 
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
+
+import msgspec
 
 from ftlock.errors import (
     BuildRequired,
@@ -302,8 +304,7 @@ def extract_archive(archive: bytes | BinaryIO, filename: str, dest: Path) -> Pat
     return entries[0] if len(entries) == 1 and entries[0].is_dir() else dest
 
 
-@dataclass
-class MetadataFetcher:
+class MetadataFetcher(msgspec.Struct):
     """Metadata of index files, through the cache.
 
     The cache is shared by every solve and every index, and an index only *claims* a

@@ -7,7 +7,7 @@ these values without paying for packaging's tag machinery.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+
 from typing import TYPE_CHECKING, Any, cast
 
 import msgspec
@@ -41,8 +41,7 @@ class DistFile(msgspec.Struct, frozen=True):
         return self.filename.endswith((".tar.gz", ".zip"))
 
 
-@dataclass(frozen=True)
-class ProjectPage:
+class ProjectPage(msgspec.Struct, frozen=True):
     """All files one index offers for one project.
 
     Real pages list thousands of files (every platform of every release) and the solver
@@ -54,8 +53,8 @@ class ProjectPage:
     name: NormalizedName
     index_url: str
     entries: Sequence[Any]
-    build: Callable[[Any], DistFile | None] = field(repr=False)
-    filenames: Sequence[object] = field(repr=False, default=())
+    build: Callable[[Any], DistFile | None]
+    filenames: Sequence[object] = ()
 
     @classmethod
     def of(cls, name: NormalizedName, index_url: str, files: Sequence[DistFile]) -> ProjectPage:

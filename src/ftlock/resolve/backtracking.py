@@ -28,11 +28,13 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+
 from typing import Any
 
 from resolvelib import BaseReporter
 from resolvelib.resolvers.resolution import Resolution, _build_result
+
+import msgspec
 
 from ftlock.resolve.candidates import PYTHON, Requirement
 
@@ -48,16 +50,15 @@ class Restart(Exception):
     """Raised from the reporter: start the solve over, the tracker has a better order."""
 
 
-@dataclass
-class ConflictTracker:
+class ConflictTracker(msgspec.Struct):
     """What earlier attempts of this solve learnt about the order of decisions."""
 
     threshold: int = THRESHOLD
     max_restarts: int = MAX_RESTARTS
-    promoted: set[str] = field(default_factory=set)
-    demoted: set[str] = field(default_factory=set)
+    promoted: set[str] = msgspec.field(default_factory=set)
+    demoted: set[str] = msgspec.field(default_factory=set)
     restarts: int = 0
-    rejections: Counter[str] = field(default_factory=Counter)  # in the current attempt
+    rejections: Counter[str] = msgspec.field(default_factory=Counter)  # in the current attempt
 
     def record(self, affected: str, culprits: set[str]) -> bool:
         """Count one rejected version of ``affected``; True when the solve should restart.

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -108,20 +108,19 @@ def read_python(python: str) -> dict[NormalizedName, BasePackage]:
     }
 
 
-@dataclass
-class BaseEnvironment:
+class BaseEnvironment(msgspec.Struct):
     """The base, classified against the index for the target."""
 
     packages: dict[NormalizedName, BasePackage]
     keep: bool = False
-    external: dict[str, Candidate] = field(default_factory=dict)
-    external_metadata: dict[str, Metadata] = field(default_factory=dict)
-    kept: dict[str, KeptFromBase] = field(default_factory=dict)  # the external ones, why kept
+    external: dict[str, Candidate] = msgspec.field(default_factory=dict)
+    external_metadata: dict[str, Metadata] = msgspec.field(default_factory=dict)
+    kept: dict[str, KeptFromBase] = msgspec.field(default_factory=dict)  # the external ones, why kept
     #: installed at an unknown version: what a freeze without --all leaves out
     #: (ftlock.resolve.freeze); requirements on them are not checked
     unknown: frozenset[str] = frozenset()
     #: (package, version) -> the requirements on unknown packages its metadata had
-    unchecked: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
+    unchecked: dict[tuple[str, str], tuple[str, ...]] = msgspec.field(default_factory=dict)
 
     @classmethod
     def from_freeze(cls, path: Path, keep: bool = False) -> BaseEnvironment:

@@ -104,8 +104,7 @@ class Requirement:
             raise UsageError(f"invalid requirement {shorten(text.strip())!r}: {first}") from None
 
 
-@dataclass(frozen=True, eq=False)
-class Candidate:
+class Candidate(msgspec.Struct, frozen=True, eq=False):
     """A concrete version of a project (with extras, when the identifier has some).
 
     ``files`` are the version's files that install on the target; the lock hashes all of

@@ -13,13 +13,15 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+
 from typing import TYPE_CHECKING, Any
 
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
+
+import msgspec
 
 from ftlock._values import replace
 from ftlock.errors import FtlockError, NoSolution, ProjectNotFound, UsageError
@@ -243,8 +245,7 @@ def _active_knowledge(
     return knowledge, pinned_breaks
 
 
-@dataclass
-class _ProviderFactory:
+class _ProviderFactory(msgspec.Struct):
     """Everything a :class:`Provider` needs but the rules, the root requirements and the
     conflict memory: the solve itself and each counterfactual solve (a rule left out) make
     theirs the same way."""
@@ -283,8 +284,7 @@ class _ProviderFactory:
         return made
 
 
-@dataclass
-class _Solved:
+class _Solved(msgspec.Struct):
     result: Any  # resolvelib's Result
     provider: Provider  # the one that found it
     requirements: list[Requirement]  # the roots it was found for

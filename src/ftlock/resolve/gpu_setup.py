@@ -11,7 +11,7 @@ afterwards and returns what the lock header and the summary on stderr state, as 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+
 from typing import TYPE_CHECKING, Any
 
 from packaging.requirements import InvalidRequirement
@@ -19,6 +19,8 @@ from packaging.requirements import Requirement as PkgRequirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
+
+import msgspec
 
 from ftlock.untrusted import parse_pep508
 from ftlock.errors import UsageError
@@ -44,15 +46,14 @@ if TYPE_CHECKING:  # pragma: no cover
 QUANT_FEATURES = {"4bit": "load_in_4bit", "8bit": "load_in_8bit"}
 
 
-@dataclass
-class Stack:
+class Stack(msgspec.Struct):
     gpu: Gpu | None = None
     driver: DriverSupport | None = None
     torch: torch_builds.TorchPlan | None = None
     features: tuple[str, ...] = ()
     quantization: Quantization | None = None
     model: ModelPreset | None = None
-    warnings: list[Any] = field(default_factory=list)
+    warnings: list[Any] = msgspec.field(default_factory=list)
 
     @property
     def cuda(self) -> Version | None:

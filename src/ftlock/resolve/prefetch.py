@@ -11,9 +11,11 @@ import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+
 
 from packaging.specifiers import SpecifierSet
+
+import msgspec
 
 from ftlock.distribution.metadata import MetadataFetcher
 from ftlock.errors import FtlockError
@@ -39,13 +41,12 @@ def build_slots() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-@dataclass
-class _Job:
+class _Job(msgspec.Struct):
     """One candidate's metadata: the future everyone waits on, and whether some thread
     has taken the work (so that a job queued ahead of the solver can be run by the solver
     itself when it gets there first, instead of waiting its turn in the queue)."""
 
-    future: Future[Metadata] = field(default_factory=Future)
+    future: Future[Metadata] = msgspec.field(default_factory=Future)
     claimed: bool = False
 
 

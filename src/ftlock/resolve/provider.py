@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple, Union
 
@@ -32,6 +32,8 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 from resolvelib import AbstractProvider
+
+import msgspec
 
 import ftlock.resolve.resolvelib_compat  # noqa: F401  - cycle-safe result building
 
@@ -73,8 +75,7 @@ class _PreferenceFacts(NamedTuple):
     parents: tuple[str, ...]  # the identifiers that require it
 
 
-@dataclass(frozen=True)
-class Dependencies:
+class Dependencies(msgspec.Struct, frozen=True):
     """A candidate's requirements for the target, split by marker evaluation."""
 
     requirements: tuple[Requirement, ...]

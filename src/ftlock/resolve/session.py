@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+
 
 from packaging.specifiers import SpecifierSet
+
+import msgspec
 
 from ftlock.distribution.metadata import MetadataFetcher
 from ftlock.index.cache import Cache, default_cache_dir
@@ -37,8 +39,7 @@ from ftlock.resolve.result import SolveRequest
 from ftlock.resolve.target import Target
 
 
-@dataclass
-class Session:
+class Session(msgspec.Struct):
     """The I/O side of one run: indexes, HTTP pool, cache, candidates and metadata.
 
     Shared by ``solve`` and ``check`` so both read the index the same way.
@@ -101,8 +102,7 @@ class Session:
         self.http.close()
 
 
-@dataclass
-class Started:
+class Started(msgspec.Struct):
     """A solve whose fetching is under way: its session, the walk, and the inputs parsed
     for the target (requirements with each one's origin, constraints per project)."""
 
