@@ -21,7 +21,6 @@ import msgspec
 
 from ftlock.errors import UsageError
 from ftlock.knowledge.rules import Rule, from_json
-from ftlock._toml import tomllib
 
 if TYPE_CHECKING:
     from pydantic import TypeAdapter
@@ -56,6 +55,8 @@ def load_file(path: Path) -> list[LoadedRule]:
     """The file's rules, validated against the schema, then made run-time rules through
     the builder that reads ``compiled.json`` (:func:`~ftlock.knowledge.rules.from_json`)."""
     from pydantic import ValidationError  # noqa: PLC0415 - only to validate a file
+
+    from ftlock._toml import tomllib  # noqa: PLC0415 - rule files are read only to be validated
 
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))

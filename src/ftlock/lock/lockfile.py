@@ -27,7 +27,6 @@ from ftlock.lock.wording import note_lines
 from ftlock.resolve.pins import parse_pin
 from ftlock.resolve.result import LockedPackage, Resolution
 from ftlock.resolve.reqfile import read_file
-from ftlock._toml import tomllib
 from ftlock.untrusted import is_sha256
 
 # Header lines that record the inputs a lock was made from (see ftlock.project.fingerprint).
@@ -234,6 +233,8 @@ def _read_requirements(path: Path, text: str) -> LockFile:
 
 
 def _read_pylock(path: Path) -> LockFile:
+    from ftlock._toml import tomllib  # noqa: PLC0415 - pylock files only (tomllib: 3 ms)
+
     text = read_file(path)
     try:
         doc = tomllib.loads(text)

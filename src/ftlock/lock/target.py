@@ -23,7 +23,6 @@ from pathlib import Path
 from ftlock.errors import FtlockError
 from ftlock.lock.wording import FEATURES_PREFIX
 from ftlock.lock.lockfile import LockFile, read_lock
-from ftlock._toml import tomllib
 
 
 _TARGET = re.compile(r"^CPython (\S+), (\S+)$")
@@ -73,6 +72,8 @@ def read(path: Path) -> LockTarget | None:
 def _notes(lock: LockFile) -> list[str]:
     if lock.format != "pylock":
         return list(lock.header)
+    from ftlock._toml import tomllib  # noqa: PLC0415 - pylock files only
+
     try:
         tool = tomllib.loads(Path(lock.path).read_text(encoding="utf-8")).get("tool", {}).get("ftlock", {})
         return [str(n) for n in tool.get("notes", ())]

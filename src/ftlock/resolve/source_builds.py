@@ -20,7 +20,6 @@ from ftlock._values import replace
 from ftlock.gpu import CATALOG_DIR
 from ftlock.resolve.facts import SourceBuild
 from ftlock.resolve.result import LockedPackage
-from ftlock._toml import tomllib
 
 
 CATALOG = CATALOG_DIR / "source_builds.toml"
@@ -53,6 +52,8 @@ def catalog() -> dict[str, Compiles]:
         model_config = ConfigDict(extra="forbid", frozen=True)
 
         project: tuple[_ProjectData, ...]
+
+    from ftlock._toml import tomllib  # noqa: PLC0415 - with the catalog only
 
     data = _CatalogData.model_validate(tomllib.loads(CATALOG.read_text(encoding="utf-8")))
     return {
