@@ -493,7 +493,7 @@ class Http:
             raise RuntimeError("Cannot send a request, as the client has been closed.")
         target = wire.parse_url(url)
         if not target.is_absolute:  # httpx joined it to its empty base URL: a bare path,
-            # which httpcore refuses (UnsupportedProtocol, as for any other scheme)
+            # which the pools refuse (UnsupportedProtocol, as for any other scheme)
             target = wire.URL("", "", "", None, "/" + target.path.lstrip("/"), target.query, None)
         given = {key.lower() for key in headers}
         sent = [(key, value) for key, value in self._headers if key.lower() not in given]
