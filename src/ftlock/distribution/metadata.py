@@ -27,10 +27,9 @@ import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, cast
 
+import msgspec
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
-
-import msgspec
 
 from ftlock.errors import (
     BuildRequired,

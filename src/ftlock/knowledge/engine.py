@@ -21,11 +21,10 @@ import copy
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
+import msgspec
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
-
-import msgspec
 
 from ftlock.knowledge.classes import ReleaseFacts, in_class
 from ftlock.knowledge.loader import LoadedRule, builtin_rules, load_rules

@@ -13,10 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import msgspec
 from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
-
-import msgspec
 
 from ftlock.errors import NoSolution
 from ftlock.knowledge.engine import Knowledge, Violation

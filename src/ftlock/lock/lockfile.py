@@ -17,9 +17,8 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from packaging.utils import canonicalize_name
-
 import msgspec
+from packaging.utils import canonicalize_name
 
 from ftlock._urls import redact
 from ftlock.errors import InputFileError

@@ -31,10 +31,9 @@ from collections.abc import Callable, Sequence
 
 from typing import Any
 
+import msgspec
 from resolvelib import BaseReporter
 from resolvelib.resolvers.resolution import Resolution, _build_result
-
-import msgspec
 
 from ftlock.resolve.candidates import PYTHON, Requirement
 

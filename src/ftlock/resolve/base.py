@@ -18,11 +18,10 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+import msgspec
 from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
-
-import msgspec
 
 from ftlock._values import replace
 from ftlock.errors import FtlockError, UsageError

@@ -37,14 +37,13 @@ from collections.abc import Mapping, Sequence
 
 from pathlib import Path
 
+import msgspec
 from packaging.markers import InvalidMarker
 from packaging.requirements import InvalidRequirement
 from packaging.requirements import Requirement as PkgRequirement
 from packaging.version import Version
 from resolvelib import BaseReporter, Resolver
 from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
-
-import msgspec
 
 from ftlock.errors import MetadataError, OfflineMissing, ProjectNotFound
 from ftlock.index.cache import Cache, FetchPolicy

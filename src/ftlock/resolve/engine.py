@@ -16,12 +16,11 @@ from collections.abc import Callable
 
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
-
-import msgspec
 
 from ftlock._values import replace
 from ftlock.errors import FtlockError, NoSolution, ProjectNotFound, UsageError

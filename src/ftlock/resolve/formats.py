@@ -23,9 +23,8 @@ import enum
 import re
 from collections.abc import Iterable
 
-from packaging.utils import NormalizedName, canonicalize_name
-
 import msgspec
+from packaging.utils import NormalizedName, canonicalize_name
 
 from ftlock.errors import UsageError
 

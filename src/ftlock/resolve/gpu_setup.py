@@ -11,16 +11,14 @@ afterwards and returns what the lock header and the summary on stderr state, as 
 
 from __future__ import annotations
 
-
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 from packaging.requirements import InvalidRequirement
 from packaging.requirements import Requirement as PkgRequirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
-
-import msgspec
 
 from ftlock.untrusted import parse_pep508
 from ftlock.errors import UsageError

@@ -12,10 +12,8 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
-
-from packaging.specifiers import SpecifierSet
-
 import msgspec
+from packaging.specifiers import SpecifierSet
 
 from ftlock.distribution.metadata import MetadataFetcher
 from ftlock.errors import FtlockError

@@ -18,10 +18,9 @@ from collections.abc import Iterator, Sequence
 
 from typing import Any
 
+import msgspec
 from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
-
-import msgspec
 
 from ftlock.resolve.candidates import Candidate, ProjectCandidates, Requirement
 from ftlock.resolve.prereleases import Prerelease, admits_prereleases

@@ -15,10 +15,8 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-
-from packaging.specifiers import SpecifierSet
-
 import msgspec
+from packaging.specifiers import SpecifierSet
 
 from ftlock.distribution.metadata import MetadataFetcher
 from ftlock.index.cache import Cache, default_cache_dir

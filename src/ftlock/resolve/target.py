@@ -16,10 +16,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+import msgspec
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
-
-import msgspec
 
 from ftlock.errors import UsageError
 
