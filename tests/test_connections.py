@@ -258,6 +258,19 @@ def test_a_keep_alive_connection_the_server_dropped_while_idle_is_replaced(serve
     assert server.peers[1] == server.peers[2] != server.peers[0]
 
 
+def test_without_poll_as_on_windows_a_dropped_idle_connection_is_still_replaced(server, pools, monkeypatch):
+    import select
+
+    monkeypatch.delattr(select, "poll", raising=False)  # Windows has select() only
+    server.route("/once", Answer(lambda: [b"first"]))
+    pool = pools(max_connections=1)
+    assert fetch(pool, request(server.port, "/once")) == (200, b"first")
+    assert server.connections.wait_open(0)
+    assert fetch(pool, request(server.port)) == (200, b"hello")
+    assert fetch(pool, request(server.port)) == (200, b"hello")
+    assert server.connections.accepted == 2
+
+
 def test_an_idle_connection_past_keepalive_expiry_is_closed_and_replaced(server, pools):
     pool = pools(keepalive_expiry=0.05)
     assert fetch(pool, request(server.port)) == (200, b"hello")

@@ -103,17 +103,22 @@ class Connection:
             return False
         if expiry is not None and time.monotonic() - self.idle_since > expiry:
             return False
-        if self._poll is None:
-            self._poll = select.poll()
-            self._poll.register(self._sock, select.POLLIN)
         try:
-            if self._poll.poll(0):
+            if self._readable():
                 return False
         except (OSError, ValueError):
             return False
         # TLS: bytes the server sent beyond the last answer may wait, decrypted, in the
         # TLS layer rather than the socket
         return not (isinstance(self._sock, ssl.SSLSocket) and self._sock.pending())
+
+    def _readable(self) -> bool:
+        if not hasattr(select, "poll"):  # Windows: no poll(); select() has no fd limit there
+            return bool(select.select([self._sock], [], [], 0)[0])
+        if self._poll is None:
+            self._poll = select.poll()
+            self._poll.register(self._sock, select.POLLIN)
+        return bool(self._poll.poll(0))
 
     def close(self) -> None:
         if not self.closed:

@@ -125,9 +125,6 @@ class Response:
     def __iter__(self) -> Iterator[bytes]:
         return self._body
 
-    def read(self) -> bytes:
-        return b"".join(self._body)
-
     def close(self) -> None:
         close, self._close = self._close, None
         if close is not None:
