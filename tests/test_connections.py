@@ -245,9 +245,14 @@ def test_a_connection_the_server_said_it_closes_is_not_reused(server, pools):
     assert server.peers[0] != server.peers[1]
 
 
-def test_a_keep_alive_connection_the_server_dropped_while_idle_is_replaced(server, pools):
+@pytest.mark.parametrize("has_poll", [True, False], ids=["poll", "select-only-as-on-windows"])
+def test_a_keep_alive_connection_the_server_dropped_while_idle_is_replaced(server, pools, monkeypatch, has_poll):
     # a chunked answer without "Connection: close", after which the server hangs up: the
     # client read the whole body and kept the connection, then the server closed it
+    if not has_poll:
+        import select
+
+        monkeypatch.delattr(select, "poll", raising=False)  # Windows has select() only
     server.route("/once", Answer(lambda: [b"first"]))
     pool = pools(max_connections=1)
     assert fetch(pool, request(server.port, "/once")) == (200, b"first")
@@ -256,19 +261,6 @@ def test_a_keep_alive_connection_the_server_dropped_while_idle_is_replaced(serve
     assert fetch(pool, request(server.port)) == (200, b"hello")
     assert server.connections.accepted == 2
     assert server.peers[1] == server.peers[2] != server.peers[0]
-
-
-def test_without_poll_as_on_windows_a_dropped_idle_connection_is_still_replaced(server, pools, monkeypatch):
-    import select
-
-    monkeypatch.delattr(select, "poll", raising=False)  # Windows has select() only
-    server.route("/once", Answer(lambda: [b"first"]))
-    pool = pools(max_connections=1)
-    assert fetch(pool, request(server.port, "/once")) == (200, b"first")
-    assert server.connections.wait_open(0)
-    assert fetch(pool, request(server.port)) == (200, b"hello")
-    assert fetch(pool, request(server.port)) == (200, b"hello")
-    assert server.connections.accepted == 2
 
 
 def test_an_idle_connection_past_keepalive_expiry_is_closed_and_replaced(server, pools):
