@@ -23,7 +23,6 @@ import tarfile
 import tempfile
 import zipfile
 import zlib
-
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, cast
 

@@ -19,7 +19,6 @@ import shutil
 import stat
 import subprocess
 import zipfile
-
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 

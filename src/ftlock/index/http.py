@@ -48,7 +48,6 @@ import threading
 import time
 import tempfile
 from collections.abc import Callable, Iterator
-
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar, cast
 from urllib.parse import unquote, urlsplit

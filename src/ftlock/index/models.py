@@ -7,7 +7,6 @@ these values without paying for packaging's tag machinery.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-
 from typing import TYPE_CHECKING, Any, cast
 
 import msgspec

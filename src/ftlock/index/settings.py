@@ -14,7 +14,6 @@ from collections.abc import Iterator
 import fnmatch
 import os
 import sys
-
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 

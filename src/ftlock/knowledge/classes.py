@@ -23,7 +23,6 @@ compiled code loaded with ctypes that never touches NumPy's C API).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-
 from datetime import datetime, timezone
 from typing import Any
 

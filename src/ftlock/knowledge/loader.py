@@ -12,7 +12,6 @@ it with the schema's models costs ~60-70 ms of a cold solve.
 from __future__ import annotations
 
 from collections.abc import Iterable
-
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING

@@ -13,7 +13,6 @@ agree (write, read back, compare).  Re-locking (existing pins become preferred v
 from __future__ import annotations
 
 import re
-
 from pathlib import Path
 from typing import Any, Literal
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
-
 from typing import Any
 
 import msgspec

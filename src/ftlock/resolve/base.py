@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 

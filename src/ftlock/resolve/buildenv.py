@@ -34,7 +34,6 @@ import tempfile
 import threading
 import venv
 from collections.abc import Mapping, Sequence
-
 from pathlib import Path
 
 import msgspec

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple, Union
 

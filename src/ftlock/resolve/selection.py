@@ -15,7 +15,6 @@ exclusion rules it out; when it is a pre-release and pip's rule does not admit t
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-
 from typing import Any
 
 import msgspec

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-
 from typing import TYPE_CHECKING, Any
 
 from ftlock._values import replace
