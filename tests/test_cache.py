@@ -367,6 +367,7 @@ def test_entries_not_yet_written_are_read_from_memory_and_all_are_written_by_flu
 
     monkeypatch.setattr(Cache, "_write_now", slow_writer)
     cache = Cache(tmp_path)
+    assert cache.get_metadata("a" * 64) is None  # a cold cache: no entry database yet
     cache.hold()
     cache.put_metadata("a" * 64, Metadata("demo", "1.0", ("dep>1",)))
     fetched_at, identity = cache.put_page("http://127.0.0.1:9/simple", "demo", b'{"files": []}', "u", "t")
@@ -381,6 +382,7 @@ def test_entries_not_yet_written_are_read_from_memory_and_all_are_written_by_flu
 
     assert len(entrydb.rows(tmp_path, "metadata")) == 1 and len(cache_files(tmp_path, "pages")) == 1
     assert cache.page_identity("http://127.0.0.1:9/simple", "demo") is not None
+    assert cache.get_metadata("a" * 64) == Metadata("demo", "1.0", ("dep>1",))  # same cache, after flush
     reread = Cache(tmp_path)
     assert reread.get_metadata("a" * 64) == Metadata("demo", "1.0", ("dep>1",))
     assert reread.get_page("http://127.0.0.1:9/simple", "demo").body == b'{"files": []}'  # type: ignore[union-attr]

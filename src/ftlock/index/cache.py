@@ -32,7 +32,6 @@ import os
 import queue
 import threading
 import time
-
 from datetime import datetime
 from pathlib import Path
 
@@ -147,8 +146,9 @@ class Cache:
         with self._held_lock:
             held, self._held = self._held, None
         rows = [(*_row(path), b"".join(chunks)) for path, chunks in (held or {}).items() if _in_db(path)]
-        if rows and self._db is not None:
+        if self._db is not None:
             self._db.put_many(rows)  # one transaction for the whole solve's metadata
+            self._db.close()  # the solve is over; a later read opens it again
         for path, chunks in (held or {}).items():
             if not _in_db(path):
                 self._write_now(path, chunks)

@@ -115,6 +115,7 @@ class EntryDB:
             self._failed(exc)
             return None
         self._conn = conn
+        self._absent = False  # made now, if it was missing: later reads look in it
         return conn
 
     def _failed(self, exc: Exception) -> None:
